@@ -1,0 +1,58 @@
+/* Date and date-time text and epoch numbers → ClickHouse's stored representations.
+ *
+ * Accepted text (SPEC §5): ISO 8601 "YYYY-MM-DD", "YYYY-MM-DD[T ]hh:mm[:ss[.f{0,9}]]" with an
+ * optional "Z", "+HH:MM", "+HHMM" or "+HH" offset (also "-"). Without an offset the time is local
+ * to the column's time zone (UTC when the column names none). Epoch numbers (JSON numbers, or
+ * digit strings ClickHouse's best_effort reads as epoch) are seconds since 1970-01-01 UTC, with
+ * an optional fraction.
+ *
+ * Named time zones are read from the system's TZif files (/usr/share/zoneinfo), loaded once per
+ * zone into an sl_tz that is immutable afterwards and may be shared by threads. */
+#ifndef SL_DATETIME_H
+#define SL_DATETIME_H
+
+#include "sl_common.h"
+
+typedef struct sl_tz sl_tz;
+
+/* Loads a time zone by IANA name ("UTC", "Europe/Madrid"). Empty name = UTC.
+ * *out is owned by the caller and released with sl_tz_free. SL_EINVAL with a message if the zone
+ * is unknown. */
+int sl_tz_load(sl_str name, sl_tz **out, sl_error *err);
+void sl_tz_free(sl_tz *tz);
+
+/* Offset from UTC in seconds of the local time `local_seconds` (seconds since the epoch as if
+ * the local wall clock were UTC), resolving gaps and folds the way ClickHouse does (the earlier
+ * offset in a fold). */
+int32_t sl_tz_offset_for_local(const sl_tz *tz, int64_t local_seconds);
+
+/* A parsed instant: seconds since the epoch (UTC) and nanoseconds 0..999999999. */
+typedef struct {
+    int64_t seconds;
+    uint32_t nanos;
+} sl_instant;
+
+/* Parses date-time text. `tz` is the zone for text without an offset (NULL = UTC).
+ * 0, or SL_EVALUE with err->msg saying what was expected, or SL_ERANGE for impossible fields
+ * (month 13, Feb 30, hour 25). */
+int sl_datetime_parse_text(sl_str text, const sl_tz *tz, sl_instant *out, sl_error *err);
+
+/* Parses an epoch number text ("1700000000", "1700000000.123"); digits only, optional fraction. */
+int sl_datetime_parse_epoch(sl_str text, sl_instant *out, sl_error *err);
+
+/* Civil-day arithmetic. Days since 1970-01-01 of a proleptic Gregorian date; no validation. */
+int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* Encoders to RowBinary values with ClickHouse's range checks (SL_ERANGE outside):
+ *   Date        UInt16 days, 1970-01-01 .. 2149-06-06
+ *   Date32      Int32 days,  1900-01-01 .. 2299-12-31
+ *   DateTime    UInt32 seconds, 1970-01-01 00:00:00 .. 2106-02-07 06:28:15 UTC
+ *   DateTime64  Int64 ticks of 10^-scale s, 1900-01-01 .. 2299-12-31 23:59:59.99999999 UTC
+ * The date encoders take the calendar date of the text as written (local date), not a UTC
+ * conversion: sl_datetime_parse_date gives days directly. */
+int sl_datetime_parse_date(sl_str text, int64_t *days, sl_error *err);
+int sl_date_check(int64_t days, bool date32, sl_error *err);
+int sl_datetime_to_seconds(const sl_instant *t, uint32_t *out, sl_error *err);
+int sl_datetime64_to_ticks(const sl_instant *t, unsigned scale, int64_t *out, sl_error *err);
+
+#endif

@@ -1,0 +1,123 @@
+/* On-demand JSON scanner for the ingest hot loop.
+ *
+ * A cursor walks one input buffer. Every function validates what it passes over: the full JSON
+ * grammar (RFC 8259), UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), control
+ * characters in strings and escape sequences (\uD800-\uDFFF only as proper pairs). Values the
+ * caller does not need are skipped with sl_json_skip_value, which validates without decoding.
+ * Strings come back as slices of the input; escapes are decoded only on request
+ * (sl_json_decode_string). Nothing is allocated; nothing is read outside [start, end).
+ *
+ * Whitespace is the four JSON whitespace bytes; newlines are whitespace too (the NDJSON row
+ * splitting belongs to the converter, which uses sl_json_line_end).
+ *
+ * Thread-safety: a cursor belongs to one thread; the functions keep no state outside it. */
+#ifndef SL_JSON_H
+#define SL_JSON_H
+
+#include "sl_common.h"
+
+#define SL_JSON_MAX_DEPTH 128
+
+typedef enum {
+    SL_JSON_NONE = 0, /* end of input or not a value start */
+    SL_JSON_OBJECT,
+    SL_JSON_ARRAY,
+    SL_JSON_STRING,
+    SL_JSON_NUMBER,
+    SL_JSON_TRUE,
+    SL_JSON_FALSE,
+    SL_JSON_NULL,
+} sl_json_kind;
+
+/* sl_json_value.flags */
+enum {
+    SL_JSON_ESCAPED = 1 << 0,   /* string: contains backslash escapes (decode before use) */
+    SL_JSON_NEGATIVE = 1 << 1,  /* number: starts with '-' */
+    SL_JSON_FRACTION = 1 << 2,  /* number: has a '.' part */
+    SL_JSON_EXPONENT = 1 << 3,  /* number: has an e/E part */
+    SL_JSON_WHITESPACE = 1 << 4 /* object/array: text contains whitespace between tokens */
+};
+
+/* A scanned value, pointing into the cursor's input.
+ * STRING: the bytes between the quotes (still escaped if SL_JSON_ESCAPED).
+ * NUMBER: the number text, e.g. "-12.5e3". OBJECT/ARRAY: the whole text from the opening to the
+ * closing bracket. TRUE/FALSE/NULL: the literal. */
+typedef struct {
+    sl_json_kind kind;
+    uint32_t flags;
+    const char *ptr;
+    size_t len;
+} sl_json_value;
+
+typedef struct {
+    const char *start; /* offsets in errors are relative to this */
+    const char *p;     /* next byte to read */
+    const char *end;   /* one past the last readable byte */
+    int depth;
+    sl_error *err; /* optional; filled on failure with code SL_EJSON/SL_EUTF8/SL_EDEPTH */
+} sl_json_cursor;
+
+void sl_json_cursor_init(sl_json_cursor *c, const char *ptr, size_t len, sl_error *err);
+
+/* Skips whitespace; returns the kind of the value that starts at the cursor (without consuming
+ * it), or SL_JSON_NONE if the input ends or the next byte cannot start a value. */
+sl_json_kind sl_json_peek(sl_json_cursor *c);
+
+/* Scans one value of any kind (after optional whitespace), fills *v, validates it completely
+ * (for objects and arrays: the whole subtree), and leaves the cursor after it.
+ * 0 or a negative sl error code. */
+int sl_json_scan_value(sl_json_cursor *c, sl_json_value *v);
+
+/* Like sl_json_scan_value without reporting the value: validates and skips it. */
+int sl_json_skip_value(sl_json_cursor *c);
+
+/* Objects. sl_json_object_begin consumes '{' (after whitespace). sl_json_object_next then returns
+ * 1 with *key set (the raw, possibly escaped key; key->flags says) and the cursor just after
+ * the ':' (the member's value must be consumed next), 0 after consuming the closing '}', or a
+ * negative code. Commas are handled inside. */
+int sl_json_object_begin(sl_json_cursor *c);
+int sl_json_object_next(sl_json_cursor *c, sl_json_value *key);
+
+/* Arrays, same protocol: sl_json_array_next returns 1 when an element follows (cursor at it),
+ * 0 after consuming ']', or a negative code. */
+int sl_json_array_begin(sl_json_cursor *c);
+int sl_json_array_next(sl_json_cursor *c);
+
+/* Skips whitespace and returns true if the input is exhausted. */
+bool sl_json_at_end(sl_json_cursor *c);
+
+/* Decodes a scanned string's escapes into UTF-8 appended to `out` (a plain copy if the string
+ * has no escapes). The string must have been validated by the scanner. 0 or SL_ETOOBIG/
+ * SL_ENOMEM from the buffer. */
+int sl_json_decode_string(const sl_json_value *s, sl_buf *out);
+
+/* Compares a scanned (possibly escaped) key with a plain UTF-8 name, decoding escapes on the
+ * fly; no allocation. */
+bool sl_json_key_equals(const sl_json_value *key, sl_str name);
+
+/* Appends the compact form of a validated value (no whitespace outside strings; string
+ * contents kept byte for byte) to `out`. For a value without SL_JSON_WHITESPACE this is a copy. */
+int sl_json_compact(const sl_json_value *v, sl_buf *out);
+
+/* Numbers. Both take a validated NUMBER value. */
+
+/* Exact integer parse of a number without fraction or exponent into a two's-complement
+ * little-endian integer of `bits` bits (8..256, multiple of 8) stored in `out` (bits/8 bytes).
+ * Returns 0, SL_ERANGE if the value does not fit the signedness and width, or SL_EVALUE if the
+ * number has a fraction or exponent. `is_signed` selects the range. */
+int sl_json_number_to_int(const sl_json_value *v, bool is_signed, unsigned bits, uint8_t *out);
+
+/* Correctly rounded (round-to-nearest-even) conversion to double. Overflow gives +-inf and
+ * SL_ERANGE; underflow gives 0 or a subnormal and returns 0. */
+int sl_json_number_to_double(const sl_json_value *v, double *out);
+
+/* Same parsers for number text found elsewhere (e.g. inside a JSON string, "123"). They first
+ * validate that `text` is a complete JSON number; SL_EVALUE if it is not. */
+int sl_json_text_to_int(sl_str text, bool is_signed, unsigned bits, uint8_t *out);
+int sl_json_text_to_double(sl_str text, double *out);
+
+/* Returns a pointer to the first '\n' at or after p, or `end` if there is none. Fast (word- or
+ * vector-wide search); used to split NDJSON and to resynchronise after a bad line. */
+const char *sl_json_line_end(const char *p, const char *end);
+
+#endif
