@@ -207,6 +207,44 @@ int sl_buf_append_rb_string(sl_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int sl_buf_append_json_string(sl_buf *b, const void *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = s;
+    int rc = sl_buf_reserve(b, n + 2);
+    if (rc)
+        return rc;
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        char esc[6];
+        size_t k = 0;
+        if (c == '"' || c == '\\') {
+            esc[k++] = '\\';
+            esc[k++] = (char)c;
+        } else if (c == '\n') {
+            esc[k++] = '\\';
+            esc[k++] = 'n';
+        } else if (c == '\t') {
+            esc[k++] = '\\';
+            esc[k++] = 't';
+        } else if (c == '\r') {
+            esc[k++] = '\\';
+            esc[k++] = 'r';
+        } else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            k = 4;
+            esc[k++] = hex[c >> 4];
+            esc[k++] = hex[c & 15];
+        } else {
+            esc[k++] = (char)c;
+        }
+        if ((rc = sl_buf_append(b, esc, k)) != 0)
+            return rc;
+    }
+    return sl_buf_append(b, "\"", 1);
+}
+
 /* ---- sl_arena ---- */
 
 struct sl_arena_block {

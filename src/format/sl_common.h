@@ -90,6 +90,10 @@ int sl_buf_append_varuint(sl_buf *b, uint64_t v);
 /* Appends a RowBinary String: varuint length then bytes. */
 int sl_buf_append_rb_string(sl_buf *b, const void *p, size_t n);
 
+/* Appends `s` as a JSON string literal with quotes; bytes are copied as they are (the caller
+ * passes UTF-8), quotes, backslashes and control characters are escaped. */
+int sl_buf_append_json_string(sl_buf *b, const void *s, size_t n);
+
 /* Unchecked appends for hot paths: the caller reserved the room with sl_buf_reserve. */
 static inline void sl_buf_put_u8(sl_buf *b, uint8_t v)
 {

@@ -64,6 +64,10 @@ void sl_datafile_free(sl_datafile *df);
  * canonical types and `json:` paths, INDEXES, then the ENGINE keys with quoted values. */
 int sl_datafile_print(const sl_datafile *df, sl_buf *out);
 
+/* True when two definitions are the same: every field byte-equal, except that types compare by
+ * their canonical spelling (sl_type_format), not by type_text. parse(print(d)) equals d. */
+bool sl_datafile_equal(const sl_datafile *a, const sl_datafile *b);
+
 /* Index of the column named `name`, or -1. */
 int sl_datafile_find_column(const sl_datafile *df, sl_str name);
 

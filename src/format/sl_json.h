@@ -49,6 +49,8 @@ typedef struct {
     size_t len;
 } sl_json_value;
 
+/* On failure every function leaves `p` at the offending byte (err->offset is the same place),
+ * so a caller may report it; the cursor is not meant to be resumed after an error. */
 typedef struct {
     const char *start; /* offsets in errors are relative to this */
     const char *p;     /* next byte to read */
@@ -74,7 +76,11 @@ int sl_json_skip_value(sl_json_cursor *c);
 /* Objects. sl_json_object_begin consumes '{' (after whitespace). sl_json_object_next then returns
  * 1 with *key set (the raw, possibly escaped key; key->flags says) and the cursor just after
  * the ':' (the member's value must be consumed next), 0 after consuming the closing '}', or a
- * negative code. Commas are handled inside. */
+ * negative code. Commas are handled inside. The iterators keep no per-container state: they
+ * tell the first member from later ones by looking back at the last token byte before the
+ * cursor, so the member's value must be consumed (scan/skip, or a nested begin...0) before the
+ * next call. c->depth counts containers opened by begin and not yet closed; scan/skip of a
+ * nested value count from it against SL_JSON_MAX_DEPTH. */
 int sl_json_object_begin(sl_json_cursor *c);
 int sl_json_object_next(sl_json_cursor *c, sl_json_value *key);
 
@@ -96,7 +102,8 @@ int sl_json_decode_string(const sl_json_value *s, sl_buf *out);
 bool sl_json_key_equals(const sl_json_value *key, sl_str name);
 
 /* Appends the compact form of a validated value (no whitespace outside strings; string
- * contents kept byte for byte) to `out`. For a value without SL_JSON_WHITESPACE this is a copy. */
+ * contents kept byte for byte) to `out`. For a value without SL_JSON_WHITESPACE this is a copy
+ * of v->ptr/len: for a STRING that is its raw contents without the quotes. */
 int sl_json_compact(const sl_json_value *v, sl_buf *out);
 
 /* Numbers. Both take a validated NUMBER value. */

@@ -11,13 +11,14 @@
 #define SL_TYPES_H
 
 #include "sl_common.h"
+#include "sl_datetime.h"
 #include "sl_json.h"
 
 typedef enum {
     SL_TYPE_STRING,
     SL_TYPE_FIXED_STRING, /* size = N */
     SL_TYPE_BOOL,
-    SL_TYPE_INT,     /* size = bytes (1,2,4,8,16,32), is_signed */
+    SL_TYPE_INT, /* size = bytes (1,2,4,8,16,32), is_signed */
     SL_TYPE_FLOAT32,
     SL_TYPE_FLOAT64,
     SL_TYPE_DECIMAL, /* precision, scale; size = 4, 8, 16 or 32 bytes from the precision */
@@ -28,7 +29,7 @@ typedef enum {
     SL_TYPE_UUID,
     SL_TYPE_IPV4,
     SL_TYPE_IPV6,
-    SL_TYPE_ENUM, /* size = 1 (Enum8) or 2 (Enum16); enum_names/enum_values */
+    SL_TYPE_ENUM,            /* size = 1 (Enum8) or 2 (Enum16); enum_names/enum_values */
     SL_TYPE_LOW_CARDINALITY, /* children[0] */
     SL_TYPE_NULLABLE,        /* children[0] */
     SL_TYPE_ARRAY,           /* children[0] */
@@ -47,9 +48,9 @@ struct sl_type {
     sl_str timezone; /* without quotes; empty = server default (UTC for sluice) */
     uint32_t n_children;
     const sl_type **children;
-    const sl_str *names;       /* tuple element names, n_children entries, or NULL */
-    uint32_t n_enum;           /* enum entries */
-    const sl_str *enum_names;  /* decoded names */
+    const sl_str *names;      /* tuple element names, n_children entries, or NULL */
+    uint32_t n_enum;          /* enum entries */
+    const sl_str *enum_names; /* decoded names */
     const int32_t *enum_values;
 };
 
@@ -75,8 +76,20 @@ int sl_type_encode_empty(const sl_type *t, sl_buf *out);
 
 /* Per-thread scratch space the encoders reuse (decoded strings, digits); no allocation per value
  * once warm. Owned by the caller; sl_encode_scratch_free releases it. */
+/* Time zones named by DateTime columns are loaded on first use and cached here (a few per
+ * scratch, evicted round-robin), so the shared, const types need no per-thread state. */
+#define SL_ENCODE_TZ_CACHE  8
+#define SL_TYPE_TZ_NAME_MAX 64 /* time zone names are shorter than this (checked when parsing) */
+
 typedef struct {
-    sl_buf text;
+    sl_buf text;  /* decoded strings, normalised numbers */
+    sl_buf stack; /* tuple members found in a JSON object, nested tuples stacked */
+    struct {
+        char name[SL_TYPE_TZ_NAME_MAX];
+        sl_tz *tz;
+    } zones[SL_ENCODE_TZ_CACHE];
+    uint32_t n_zones;
+    uint32_t next_zone;
 } sl_encode_scratch;
 
 void sl_encode_scratch_init(sl_encode_scratch *s);

@@ -1,0 +1,872 @@
+/* The converter: JSON rows → RowBinaryWithDefaults rows and RowBinary quarantine rows.
+ *
+ * Compilation turns the columns' JSONPaths into one tree. Each column captures the value at the
+ * longest prefix of its path that holds no [:] step followed by more steps; the rest of the path
+ * (its "remainder", e.g. "[:].price" of "$.items[:].price") is applied to the captured value at
+ * encode time. Trailing [:] steps need no remainder: the Array type encoder walks the array.
+ *
+ * Per row: walk the tree over the row's object (members no node needs are skipped with full
+ * validation, not decoded), record a slice per column, then encode the columns in order. A row
+ * with any failing column is rolled back from the row block and written to the quarantine block
+ * with every failing column's message. */
+#include "sl_convert.h"
+
+#include "sl_json.h"
+#include "sl_jsonpath.h"
+#include "sl_types.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct node node;
+
+typedef struct {
+    sl_str key;
+    node *child;
+} key_child;
+
+typedef struct {
+    uint32_t index;
+    node *child;
+} index_child;
+
+struct node {
+    key_child *keys;
+    uint32_t n_keys, cap_keys;
+    index_child *indexes;
+    uint32_t n_indexes, cap_indexes;
+    uint32_t *captures; /* column numbers capturing the value at this node */
+    uint32_t n_captures, cap_captures;
+};
+
+typedef struct {
+    const sl_column *col;
+    const sl_type *type;
+    const sl_jsonpath *path;
+    uint32_t n_remainder; /* steps applied after the capture (start with an EACH) */
+    const sl_jsonpath_step *remainder;
+    bool empty_when_absent; /* Array/Map: take the empty value when absent */
+} column_plan;
+
+struct sl_converter {
+    const sl_datafile *df;
+    sl_arena arena;
+    node *root;
+    column_plan *cols;
+    uint32_t n_cols;
+};
+
+typedef struct {
+    uint64_t gen; /* equals the state's row generation when the slot holds this row's value */
+    bool duplicate;
+    sl_json_value v;
+} slot;
+
+typedef struct {
+    uint32_t column; /* UINT32_MAX: the whole row */
+    size_t msg_off, msg_len;
+} issue;
+
+struct sl_convert_state {
+    uint64_t gen;
+    slot *slots;
+    uint32_t n_slots;
+    issue *issues;
+    uint32_t n_issues, cap_issues;
+    sl_buf messages;
+    sl_buf text;
+    sl_encode_scratch scratch;
+};
+
+#define NO_COLUMN UINT32_MAX
+
+/* ---- compilation ---- */
+
+static void *grow(sl_arena *a, void *old, uint32_t n, uint32_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return old;
+    uint32_t ncap = *cap ? *cap * 2 : 4;
+    void *p = sl_arena_alloc(a, elem * ncap);
+    if (n)
+        memcpy(p, old, elem * n);
+    *cap = ncap;
+    return p;
+}
+
+static node *node_child_key(sl_arena *a, node *n, sl_str key)
+{
+    for (uint32_t i = 0; i < n->n_keys; i++)
+        if (sl_str_eq(n->keys[i].key, key))
+            return n->keys[i].child;
+    n->keys = grow(a, n->keys, n->n_keys, &n->cap_keys, sizeof(key_child));
+    node *c = sl_arena_alloc(a, sizeof(node));
+    n->keys[n->n_keys++] = (key_child){key, c};
+    return c;
+}
+
+static node *node_child_index(sl_arena *a, node *n, uint32_t index)
+{
+    for (uint32_t i = 0; i < n->n_indexes; i++)
+        if (n->indexes[i].index == index)
+            return n->indexes[i].child;
+    n->indexes = grow(a, n->indexes, n->n_indexes, &n->cap_indexes, sizeof(index_child));
+    node *c = sl_arena_alloc(a, sizeof(node));
+    n->indexes[n->n_indexes++] = (index_child){index, c};
+    return c;
+}
+
+static const sl_type *strip_wrappers(const sl_type *t)
+{
+    while (t->kind == SL_TYPE_NULLABLE || t->kind == SL_TYPE_LOW_CARDINALITY)
+        t = t->children[0];
+    return t;
+}
+
+static bool is_nullable(const sl_type *t)
+{
+    while (t->kind == SL_TYPE_LOW_CARDINALITY)
+        t = t->children[0];
+    return t->kind == SL_TYPE_NULLABLE;
+}
+
+static uint32_t array_depth(const sl_type *t)
+{
+    uint32_t d = 0;
+    for (t = strip_wrappers(t); t->kind == SL_TYPE_ARRAY; t = strip_wrappers(t->children[0]))
+        d++;
+    return d;
+}
+
+static int plan_column(sl_converter *conv, uint32_t i, sl_error *err)
+{
+    const sl_column *col = &conv->df->columns[i];
+    column_plan *cp = &conv->cols[i];
+    cp->col = col;
+    cp->type = col->type;
+    int rc = sl_jsonpath_parse(col->jsonpath, &conv->arena, &cp->path, err);
+    if (rc)
+        return sl_error_setf(err, SL_EPATH, err ? err->offset : 0, "column '%.*s': %s",
+                             (int)col->name.len, col->name.ptr, err ? err->msg : "bad path");
+
+    const sl_jsonpath *p = cp->path;
+    uint32_t eaches = sl_jsonpath_each_count(p);
+    uint32_t depth = array_depth(col->type);
+    if (eaches > depth) {
+        if (depth == 0)
+            return sl_error_setf(err, SL_ESCHEMA, 0,
+                                 "column '%.*s' has [:] in its path '%.*s' but its type %.*s is "
+                                 "not an Array; make it Array(...) or drop the [:]",
+                                 (int)col->name.len, col->name.ptr, (int)p->text.len, p->text.ptr,
+                                 (int)col->type_text.len, col->type_text.ptr);
+        return sl_error_setf(err, SL_ESCHEMA, 0,
+                             "column '%.*s': its path '%.*s' has %u [:] steps but its type %.*s "
+                             "has only %u array levels",
+                             (int)col->name.len, col->name.ptr, (int)p->text.len, p->text.ptr,
+                             eaches, (int)col->type_text.len, col->type_text.ptr, depth);
+    }
+    if (depth > 0 && eaches == 0)
+        return sl_error_setf(err, SL_ESCHEMA, 0,
+                             "column '%.*s' is an Array, so its path needs [:] to say which array "
+                             "it reads (e.g. '%.*s[:]')",
+                             (int)col->name.len, col->name.ptr, (int)p->text.len, p->text.ptr);
+
+    /* Capture prefix: up to the first EACH that is followed by a KEY or INDEX step. */
+    uint32_t cut = p->n_steps;
+    for (uint32_t s = 0; s < p->n_steps; s++) {
+        if (p->steps[s].kind != SL_STEP_EACH)
+            continue;
+        bool more = false;
+        for (uint32_t t = s + 1; t < p->n_steps; t++)
+            more |= p->steps[t].kind != SL_STEP_EACH;
+        if (more) {
+            cut = s;
+            break;
+        }
+    }
+    uint32_t prefix = cut;
+    if (cut == p->n_steps) {
+        while (prefix > 0 && p->steps[prefix - 1].kind == SL_STEP_EACH)
+            prefix--;
+        cp->n_remainder = 0;
+    } else {
+        cp->n_remainder = p->n_steps - cut;
+        cp->remainder = p->steps + cut;
+    }
+
+    node *n = conv->root;
+    for (uint32_t s = 0; s < prefix; s++) {
+        const sl_jsonpath_step *st = &p->steps[s];
+        n = st->kind == SL_STEP_KEY ? node_child_key(&conv->arena, n, st->key)
+                                    : node_child_index(&conv->arena, n, st->index);
+    }
+    n->captures = grow(&conv->arena, n->captures, n->n_captures, &n->cap_captures, sizeof(uint32_t));
+    n->captures[n->n_captures++] = i;
+
+    const sl_type *base = strip_wrappers(col->type);
+    cp->empty_when_absent = base->kind == SL_TYPE_ARRAY || base->kind == SL_TYPE_MAP;
+    return 0;
+}
+
+int sl_converter_new(const sl_datafile *df, sl_converter **out, sl_error *err)
+{
+    sl_converter *conv = sl_xcalloc(1, sizeof(*conv));
+    sl_arena_init(&conv->arena);
+    conv->df = df;
+    conv->n_cols = (uint32_t)df->n_columns;
+    conv->cols = sl_arena_alloc(&conv->arena, sizeof(column_plan) * (conv->n_cols + 1));
+    conv->root = sl_arena_alloc(&conv->arena, sizeof(node));
+    for (uint32_t i = 0; i < conv->n_cols; i++) {
+        int rc = plan_column(conv, i, err);
+        if (rc) {
+            sl_converter_free(conv);
+            return rc;
+        }
+    }
+    *out = conv;
+    return 0;
+}
+
+void sl_converter_free(sl_converter *conv)
+{
+    if (!conv)
+        return;
+    sl_arena_free(&conv->arena);
+    free(conv);
+}
+
+sl_convert_state *sl_convert_state_new(void)
+{
+    sl_convert_state *st = sl_xcalloc(1, sizeof(*st));
+    sl_buf_init(&st->messages, 0);
+    sl_buf_init(&st->text, 0);
+    sl_encode_scratch_init(&st->scratch);
+    return st;
+}
+
+void sl_convert_state_free(sl_convert_state *st)
+{
+    if (!st)
+        return;
+    free(st->slots);
+    free(st->issues);
+    sl_buf_free(&st->messages);
+    sl_buf_free(&st->text);
+    sl_encode_scratch_free(&st->scratch);
+    free(st);
+}
+
+/* ---- the tree walk ---- */
+
+static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c);
+
+static const node *find_key(const node *n, const sl_json_value *key, uint32_t *hint)
+{
+    uint32_t nk = n->n_keys;
+    if (!(key->flags & SL_JSON_ESCAPED)) {
+        /* Rows from one producer list keys in the same order: try the one after the last hit. */
+        uint32_t h = *hint < nk ? *hint : 0;
+        for (uint32_t k = 0; k < nk; k++) {
+            uint32_t i = h + k < nk ? h + k : h + k - nk;
+            const key_child *kc = &n->keys[i];
+            if (kc->key.len == key->len && memcmp(kc->key.ptr, key->ptr, key->len) == 0) {
+                *hint = i + 1;
+                return kc->child;
+            }
+        }
+        return NULL;
+    }
+    for (uint32_t i = 0; i < nk; i++)
+        if (sl_json_key_equals(key, n->keys[i].key))
+            return n->keys[i].child;
+    return NULL;
+}
+
+static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c,
+                         sl_json_kind kind)
+{
+    int r;
+    if (kind == SL_JSON_OBJECT && n->n_keys) {
+        uint32_t hint = 0;
+        sl_json_value key;
+        if ((r = sl_json_object_begin(c)) < 0)
+            return r;
+        while ((r = sl_json_object_next(c, &key)) == 1) {
+            const node *child = find_key(n, &key, &hint);
+            r = child ? walk(st, child, c) : sl_json_skip_value(c);
+            if (r < 0)
+                return r;
+        }
+        return r;
+    }
+    if (kind == SL_JSON_ARRAY && n->n_indexes) {
+        if ((r = sl_json_array_begin(c)) < 0)
+            return r;
+        uint32_t i = 0;
+        while ((r = sl_json_array_next(c)) == 1) {
+            const node *child = NULL;
+            for (uint32_t k = 0; k < n->n_indexes; k++)
+                if (n->indexes[k].index == i)
+                    child = n->indexes[k].child;
+            r = child ? walk(st, child, c) : sl_json_skip_value(c);
+            if (r < 0)
+                return r;
+            i++;
+        }
+        return r;
+    }
+    return sl_json_skip_value(c);
+}
+
+static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
+{
+    if (n->n_captures == 0)
+        return walk_children(st, n, c, sl_json_peek(c));
+
+    sl_json_value v;
+    int r = sl_json_scan_value(c, &v);
+    if (r < 0)
+        return r;
+    for (uint32_t i = 0; i < n->n_captures; i++) {
+        slot *s = &st->slots[n->captures[i]];
+        s->duplicate = s->gen == st->gen;
+        s->gen = st->gen;
+        s->v = v;
+    }
+    if ((v.kind == SL_JSON_OBJECT && n->n_keys) || (v.kind == SL_JSON_ARRAY && n->n_indexes)) {
+        sl_json_cursor sub;
+        sl_json_cursor_init(&sub, v.ptr, v.len, NULL);
+        r = walk_children(st, n, &sub, v.kind);
+    }
+    return r < 0 ? r : 0;
+}
+
+/* ---- encoding ---- */
+
+static int add_issue(sl_convert_state *st, uint32_t column, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int add_issue(sl_convert_state *st, uint32_t column, const char *fmt, ...)
+{
+    if (st->n_issues == st->cap_issues) {
+        st->cap_issues = st->cap_issues ? st->cap_issues * 2 : 8;
+        st->issues = sl_xrealloc(st->issues, sizeof(issue) * st->cap_issues);
+    }
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    size_t len = (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1;
+    issue *is = &st->issues[st->n_issues++];
+    is->column = column;
+    is->msg_off = st->messages.len;
+    is->msg_len = len;
+    return sl_buf_append(&st->messages, tmp, len);
+}
+
+#define COLFMT "column '%.*s' (%.*s) at '%.*s'"
+#define COLARGS(cp)                                                                                \
+    (int)(cp)->col->name.len, (cp)->col->name.ptr, (int)(cp)->col->type_text.len,                  \
+        (cp)->col->type_text.ptr, (int)(cp)->path->text.len, (cp)->path->text.ptr
+
+static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
+                       const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out,
+                       sl_error *err);
+
+/* Encodes the value a remainder step leads to, or the element's absence. */
+static int encode_found(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
+                        bool found, const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out,
+                        sl_error *err)
+{
+    if (found && v->kind != SL_JSON_NULL)
+        return encode_path(st, t, v, steps, n_steps, out, err);
+    if (n_steps == 0 && is_nullable(t))
+        return sl_buf_append(out, "\x01", 1);
+    if (sl_type_encode_empty(t, out) == 1)
+        return 0;
+    return sl_error_set(err, SL_EMISSING, "an element has no value there", 0);
+}
+
+/* Applies a remainder path (starting at an EACH step) to a captured value, encoding type t. */
+static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
+                       const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out, sl_error *err)
+{
+    if (n_steps == 0)
+        return sl_type_encode(t, v, &st->scratch, out, err);
+
+    const sl_jsonpath_step *s = &steps[0];
+    sl_json_cursor c;
+    sl_json_cursor_init(&c, v->ptr, v->len, NULL);
+    int r;
+    if (s->kind == SL_STEP_EACH) {
+        const sl_type *arr = strip_wrappers(t);
+        if (arr->kind != SL_TYPE_ARRAY || v->kind != SL_JSON_ARRAY)
+            return sl_error_set(err, SL_EVALUE,
+                                v->kind == SL_JSON_ARRAY ? "the type has fewer array levels than the path"
+                                                         : "expected an array for [:]",
+                                0);
+        uint64_t count = 0;
+        if ((r = sl_json_array_begin(&c)) < 0)
+            return r;
+        while ((r = sl_json_array_next(&c)) == 1) {
+            if ((r = sl_json_skip_value(&c)) < 0)
+                return r;
+            count++;
+        }
+        if ((r = sl_buf_append_varuint(out, count)) < 0)
+            return r;
+        sl_json_cursor_init(&c, v->ptr, v->len, NULL);
+        sl_json_array_begin(&c);
+        while ((r = sl_json_array_next(&c)) == 1) {
+            sl_json_value e;
+            if ((r = sl_json_scan_value(&c, &e)) < 0)
+                return r;
+            if ((r = encode_found(st, arr->children[0], &e, true, steps + 1, n_steps - 1, out,
+                                  err)) < 0)
+                return r;
+        }
+        return r < 0 ? r : 0;
+    }
+
+    sl_json_value found = {0};
+    bool have = false;
+    if (s->kind == SL_STEP_KEY && v->kind == SL_JSON_OBJECT) {
+        sl_json_value key;
+        if ((r = sl_json_object_begin(&c)) < 0)
+            return r;
+        while ((r = sl_json_object_next(&c, &key)) == 1) {
+            if (!have && sl_json_key_equals(&key, s->key)) {
+                if ((r = sl_json_scan_value(&c, &found)) < 0)
+                    return r;
+                have = true;
+            } else if ((r = sl_json_skip_value(&c)) < 0) {
+                return r;
+            }
+        }
+    } else if (s->kind == SL_STEP_INDEX && v->kind == SL_JSON_ARRAY) {
+        uint32_t i = 0;
+        if ((r = sl_json_array_begin(&c)) < 0)
+            return r;
+        while ((r = sl_json_array_next(&c)) == 1) {
+            if (i++ == s->index && !have) {
+                if ((r = sl_json_scan_value(&c, &found)) < 0)
+                    return r;
+                have = true;
+            } else if ((r = sl_json_skip_value(&c)) < 0) {
+                return r;
+            }
+        }
+    }
+    return encode_found(st, t, &found, have, steps + 1, n_steps - 1, out, err);
+}
+
+/* Writes the JSON text a remainder path extracts from v (for the quarantine's copy of it). */
+static int extract_text(const sl_json_value *v, const sl_jsonpath_step *steps, uint32_t n_steps,
+                        sl_buf *out)
+{
+    if (n_steps == 0)
+        return sl_json_compact(v, out);
+    const sl_jsonpath_step *s = &steps[0];
+    sl_json_cursor c;
+    sl_json_cursor_init(&c, v->ptr, v->len, NULL);
+    int r = 0;
+    if (s->kind == SL_STEP_EACH) {
+        if (v->kind != SL_JSON_ARRAY)
+            return sl_buf_append(out, "null", 4);
+        bool first = true;
+        sl_buf_append(out, "[", 1);
+        sl_json_array_begin(&c);
+        while ((r = sl_json_array_next(&c)) == 1) {
+            sl_json_value e;
+            if ((r = sl_json_scan_value(&c, &e)) < 0)
+                return r;
+            if (!first)
+                sl_buf_append(out, ",", 1);
+            first = false;
+            if ((r = extract_text(&e, steps + 1, n_steps - 1, out)) < 0)
+                return r;
+        }
+        return sl_buf_append(out, "]", 1);
+    }
+    sl_json_value key, e;
+    if (s->kind == SL_STEP_KEY && v->kind == SL_JSON_OBJECT) {
+        sl_json_object_begin(&c);
+        while ((r = sl_json_object_next(&c, &key)) == 1) {
+            if ((r = sl_json_scan_value(&c, &e)) < 0)
+                return r;
+            if (sl_json_key_equals(&key, s->key))
+                return extract_text(&e, steps + 1, n_steps - 1, out);
+        }
+    } else if (s->kind == SL_STEP_INDEX && v->kind == SL_JSON_ARRAY) {
+        uint32_t i = 0;
+        sl_json_array_begin(&c);
+        while ((r = sl_json_array_next(&c)) == 1) {
+            if ((r = sl_json_scan_value(&c, &e)) < 0)
+                return r;
+            if (i++ == s->index)
+                return extract_text(&e, steps + 1, n_steps - 1, out);
+        }
+    }
+    return r < 0 ? r : sl_buf_append(out, "null", 4);
+}
+
+static bool is_buffer_error(int rc)
+{
+    return rc == SL_ETOOBIG || rc == SL_ENOMEM;
+}
+
+/* Encodes column i of the current row into `rows`. A value the column refuses becomes an issue
+ * (return 0); only output-buffer failures are returned. */
+static int encode_column(const sl_converter *conv, sl_convert_state *st, uint32_t i, sl_buf *rows)
+{
+    const column_plan *cp = &conv->cols[i];
+    const slot *s = &st->slots[i];
+    bool present = s->gen == st->gen && s->v.kind != SL_JSON_NULL;
+    int rc;
+
+    if (s->gen == st->gen && s->duplicate)
+        return add_issue(st, i, COLFMT ": the row has more than one value there", COLARGS(cp));
+
+    if (!present) {
+        if (cp->col->has_default)
+            return sl_buf_append(rows, "\x01", 1);
+        if (is_nullable(cp->type))
+            return sl_buf_append(rows, "\x00\x01", 2);
+        if (cp->empty_when_absent) {
+            if ((rc = sl_buf_append(rows, "\x00", 1)) < 0)
+                return rc;
+            return sl_type_encode_empty(cp->type, rows) == 1 ? 0 : SL_EINVAL;
+        }
+        return add_issue(st, i,
+                         "column '%.*s' has no value at '%.*s'; send one or make it Nullable or "
+                         "give it a DEFAULT",
+                         (int)cp->col->name.len, cp->col->name.ptr, (int)cp->path->text.len,
+                         cp->path->text.ptr);
+    }
+
+    if ((rc = sl_buf_append(rows, "\x00", 1)) < 0)
+        return rc;
+    size_t mark = rows->len;
+    sl_error err = {0};
+    rc = cp->n_remainder
+             ? encode_path(st, cp->type, &s->v, cp->remainder, cp->n_remainder, rows, &err)
+             : sl_type_encode(cp->type, &s->v, &st->scratch, rows, &err);
+    if (rc == 0)
+        return 0;
+    if (is_buffer_error(rc))
+        return rc;
+    rows->len = mark;
+    return add_issue(st, i, COLFMT ": %s", COLARGS(cp), err.msg ? err.msg : sl_strerror(rc));
+}
+
+/* Appends a quarantine row: errors, import id, every column's extracted text, the raw line. */
+static int write_quarantine(const sl_converter *conv, sl_convert_state *st, sl_str raw,
+                            bool values_valid, const sl_convert_options *opt, sl_buf *q)
+{
+    int rc = sl_buf_append_varuint(q, st->n_issues);
+    for (uint32_t k = 0; rc == 0 && k < st->n_issues; k++) {
+        uint32_t c = st->issues[k].column;
+        sl_str name = c == NO_COLUMN ? SL_STR("") : conv->cols[c].col->name;
+        rc = sl_buf_append_rb_string(q, name.ptr, name.len);
+    }
+    if (rc == 0)
+        rc = sl_buf_append_varuint(q, st->n_issues);
+    for (uint32_t k = 0; rc == 0 && k < st->n_issues; k++)
+        rc = sl_buf_append_rb_string(q, st->messages.data + st->issues[k].msg_off,
+                                     st->issues[k].msg_len);
+    if (rc == 0) {
+        if (opt && opt->import_id.ptr) {
+            rc = sl_buf_append(q, "\x00", 1);
+            if (rc == 0)
+                rc = sl_buf_append_rb_string(q, opt->import_id.ptr, opt->import_id.len);
+        } else {
+            rc = sl_buf_append(q, "\x01", 1);
+        }
+    }
+    for (uint32_t i = 0; rc == 0 && i < conv->n_cols; i++) {
+        const slot *s = &st->slots[i];
+        if (!values_valid || s->gen != st->gen || s->v.kind == SL_JSON_NULL) {
+            rc = sl_buf_append(q, "\x01", 1);
+            continue;
+        }
+        const column_plan *cp = &conv->cols[i];
+        st->text.len = 0;
+        if (cp->n_remainder)
+            rc = extract_text(&s->v, cp->remainder, cp->n_remainder, &st->text);
+        else if (s->v.kind == SL_JSON_STRING)
+            rc = sl_json_decode_string(&s->v, &st->text);
+        else
+            rc = sl_json_compact(&s->v, &st->text);
+        if (rc == 0)
+            rc = sl_buf_append(q, "\x00", 1);
+        if (rc == 0)
+            rc = sl_buf_append_rb_string(q, st->text.data, st->text.len);
+    }
+    if (rc == 0)
+        rc = sl_buf_append_rb_string(q, raw.ptr, raw.len);
+    return rc;
+}
+
+static void report_issues(const sl_converter *conv, const sl_convert_state *st, uint64_t line,
+                          const sl_convert_options *opt)
+{
+    if (!opt || !opt->report)
+        return;
+    for (uint32_t k = 0; k < st->n_issues; k++) {
+        uint32_t c = st->issues[k].column;
+        sl_convert_issue is = {
+            .line = line,
+            .column = c == NO_COLUMN ? SL_STR("") : conv->cols[c].col->name,
+            .message = {(const char *)st->messages.data + st->issues[k].msg_off,
+                        st->issues[k].msg_len},
+        };
+        opt->report(opt->report_ud, &is);
+    }
+}
+
+static const char *kind_name(sl_json_kind k)
+{
+    switch (k) {
+    case SL_JSON_OBJECT: return "an object";
+    case SL_JSON_ARRAY: return "an array";
+    case SL_JSON_STRING: return "a string";
+    case SL_JSON_NUMBER: return "a number";
+    case SL_JSON_TRUE:
+    case SL_JSON_FALSE: return "a boolean";
+    case SL_JSON_NULL: return "null";
+    default: return "nothing";
+    }
+}
+
+/* Result of scanning one row. */
+typedef enum { ROW_OK, ROW_BAD, ROW_INCOMPLETE } row_scan;
+
+/* Walks one row held in [p, end). On success *used is the number of bytes the value took. */
+static row_scan scan_row(const sl_converter *conv, sl_convert_state *st, const char *p,
+                         const char *end, bool must_end, size_t *used, sl_error *err)
+{
+    sl_json_cursor c;
+    sl_json_cursor_init(&c, p, (size_t)(end - p), err);
+    st->gen++;
+    st->n_issues = 0;
+    st->messages.len = 0;
+    sl_json_kind k = sl_json_peek(&c);
+    if (k != SL_JSON_OBJECT) {
+        if (k == SL_JSON_NONE) {
+            sl_json_skip_value(&c); /* fills err with the syntax problem */
+            return ROW_BAD;
+        }
+        if (sl_json_skip_value(&c) < 0)
+            return ROW_BAD;
+        sl_error_setf(err, SL_EVALUE, 0, "a row must be a JSON object, got %s", kind_name(k));
+        return ROW_BAD;
+    }
+    if (walk(st, conv->root, &c) < 0)
+        return c.p >= end || (err && err->offset >= (size_t)(end - p)) ? ROW_INCOMPLETE : ROW_BAD;
+    *used = (size_t)(c.p - p);
+    if (must_end && !sl_json_at_end(&c)) {
+        sl_error_set(err, SL_EJSON, "unexpected data after the row's closing '}'",
+                     (size_t)(c.p - p));
+        return ROW_BAD;
+    }
+    return ROW_OK;
+}
+
+typedef struct {
+    const sl_converter *conv;
+    sl_convert_state *st;
+    const sl_convert_options *opt;
+    sl_buf *rows, *q;
+    sl_convert_stats *stats;
+} run_ctx;
+
+/* Encodes a scanned row, or quarantines it with a row-level error when err is given. */
+static int emit_row(run_ctx *x, sl_str raw, uint64_t line, const sl_error *row_err)
+{
+    const sl_converter *conv = x->conv;
+    sl_convert_state *st = x->st;
+    size_t rows_mark = x->rows->len, q_mark = x->q->len;
+    int rc = 0;
+
+    if (row_err) {
+        st->n_issues = 0;
+        st->messages.len = 0;
+        rc = add_issue(st, NO_COLUMN, "%s", row_err->msg ? row_err->msg : sl_strerror(row_err->code));
+    } else {
+        for (uint32_t i = 0; rc == 0 && i < conv->n_cols; i++)
+            rc = encode_column(conv, st, i, x->rows);
+    }
+    if (rc == 0 && st->n_issues == 0) {
+        x->stats->rows++;
+        return 0;
+    }
+    x->rows->len = rows_mark;
+    if (rc == 0)
+        rc = write_quarantine(conv, st, raw, row_err == NULL, x->opt, x->q);
+    if (rc != 0) {
+        x->q->len = q_mark;
+        return rc;
+    }
+    report_issues(conv, st, line, x->opt);
+    x->stats->quarantined++;
+    return 0;
+}
+
+static size_t count_newlines(const char *p, const char *end)
+{
+    size_t n = 0;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+static bool is_blank(const char *p, const char *e)
+{
+    for (; p < e; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r')
+            return false;
+    return true;
+}
+
+/* A body whose first value is '[': each element is a row. Returns the bytes consumed. */
+static int run_array(run_ctx *x, const char *start, const char *end, uint64_t *line,
+                     const char **next)
+{
+    sl_json_cursor c;
+    sl_error err = {0};
+    sl_json_cursor_init(&c, start, (size_t)(end - start), &err);
+    int r = sl_json_array_begin(&c);
+    const char *line_pos = start;
+    while (r >= 0 && (r = sl_json_array_next(&c)) == 1) {
+        const char *elem = c.p;
+        sl_json_value v;
+        sl_error row_err = {0};
+        sl_json_cursor ec;
+        sl_json_cursor_init(&ec, elem, (size_t)(end - elem), &row_err);
+        if (sl_json_scan_value(&ec, &v) < 0) {
+            r = -1;
+            err = row_err;
+            err.offset += (size_t)(elem - start);
+            break;
+        }
+        *line += count_newlines(line_pos, elem);
+        line_pos = elem;
+        size_t used = 0;
+        sl_str raw = {v.ptr, v.len};
+        row_scan rs = scan_row(x->conv, x->st, v.ptr, v.ptr + v.len, true, &used, &row_err);
+        int rc = emit_row(x, raw, *line, rs == ROW_OK ? NULL : &row_err);
+        if (rc)
+            return rc;
+        c.p = ec.p;
+    }
+    if (r < 0) {
+        /* The array itself is broken: what follows cannot be split into rows reliably, so the
+         * rest of the body is quarantined as one row. */
+        const char *from = c.p < end ? c.p : end;
+        *line += count_newlines(line_pos, from);
+        sl_str raw = {from, (size_t)(end - from)};
+        err.offset = err.offset >= (size_t)(from - start) ? err.offset - (size_t)(from - start) : 0;
+        int rc = emit_row(x, raw, *line, &err);
+        *line += count_newlines(from, end);
+        *next = end;
+        return rc;
+    }
+    *line += count_newlines(line_pos, c.p);
+    *next = c.p;
+    return 0;
+}
+
+int sl_convert(const sl_converter *conv, sl_convert_state *st, sl_str body,
+               const sl_convert_options *opt, sl_buf *rows, sl_buf *quarantine,
+               sl_convert_stats *stats)
+{
+    if (st->n_slots < conv->n_cols) {
+        st->slots = sl_xrealloc(st->slots, sizeof(slot) * conv->n_cols);
+        memset(st->slots, 0, sizeof(slot) * conv->n_cols);
+        st->n_slots = conv->n_cols;
+        st->gen = 0;
+    }
+    run_ctx x = {conv, st, opt, rows, quarantine, stats};
+    const char *p = body.ptr, *end = body.ptr + body.len;
+    uint64_t line = opt && opt->first_line ? opt->first_line : 1;
+    uint64_t first = line;
+
+    /* A UTF-8 byte order mark at the start of the body is not part of the data. */
+    if (body.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+
+    while (p < end) {
+        const char *nl = sl_json_line_end(p, end);
+        const char *q = p;
+        while (q < nl && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q == nl) { /* blank line */
+            if (nl == end)
+                break;
+            p = nl + 1;
+            line++;
+            continue;
+        }
+        if (*q == '[') {
+            const char *next;
+            int rc = run_array(&x, q, end, &line, &next);
+            if (rc)
+                return rc;
+            p = next;
+            continue;
+        }
+        sl_error err = {0};
+        size_t used = 0;
+        row_scan rs = scan_row(conv, st, q, nl, true, &used, &err);
+        const char *row_end = nl;
+        uint64_t row_line = line;
+        if (rs == ROW_INCOMPLETE && nl < end) {
+            /* Maybe one value spread over several lines (a pretty-printed object). */
+            sl_error err2 = {0};
+            row_scan rs2 = scan_row(conv, st, q, end, false, &used, &err2);
+            if (rs2 == ROW_OK && is_blank(q + used, sl_json_line_end(q + used, end))) {
+                rs = ROW_OK;
+                row_end = q + used;
+                line += count_newlines(q, row_end);
+                row_end = sl_json_line_end(row_end, end);
+            } else {
+                /* Only the first line is bad: quarantine it and resume after it. The failed
+                 * retry overwrote the slots, so rescan the line to keep its values. */
+                err = (sl_error){0};
+                scan_row(conv, st, q, nl, true, &used, &err);
+            }
+        }
+        sl_str raw = {q, (size_t)(row_end - q)};
+        while (raw.len && (raw.ptr[raw.len - 1] == '\r' || raw.ptr[raw.len - 1] == ' ' ||
+                           raw.ptr[raw.len - 1] == '\t'))
+            raw.len--;
+        int rc = emit_row(&x, raw, row_line, rs == ROW_OK ? NULL : &err);
+        if (rc)
+            return rc;
+        if (row_end == end)
+            break;
+        p = row_end + 1;
+        line++;
+    }
+    stats->lines += line - first + (body.len && body.ptr[body.len - 1] != '\n' ? 1 : 0);
+    return 0;
+}
+
+int sl_convert_quarantine_columns(const sl_datafile *df, sl_buf *out)
+{
+    int rc = sl_buf_append_cstr(out, "`c__error_column` Array(String), `c__error` Array(String), "
+                                     "`c__import_id` Nullable(String)");
+    for (size_t i = 0; rc == 0 && i < df->n_columns; i++)
+        rc = sl_buf_printf(out, ", `%.*s` Nullable(String)", (int)df->columns[i].name.len,
+                           df->columns[i].name.ptr);
+    if (rc == 0)
+        rc = sl_buf_append_cstr(out, ", `c__raw` String, `insertion_date` DateTime DEFAULT now()");
+    return rc;
+}
