@@ -21,13 +21,29 @@ CFLAGS_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 CFLAGS_ubsan := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=all
 CFLAGS += $(WARN) $(CFLAGS_$(MODE)) -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(CFLAGS_$(MODE)))
-LDLIBS += -lm
+LDLIBS += -lm -lpthread
+
+# chDB (ClickHouse as a library) cannot be loaded into an AddressSanitizer process, so only the
+# release and UBSan builds link it; the ASan build leaves out the files that need it
+# (src/store/*chdb*.c) and defines SL_NO_CHDB.
+CHDB_DIR := $(abspath deps/chdb/lib)
+ifeq ($(MODE),asan)
+CPPFLAGS += -DSL_NO_CHDB
+CHDB_LIBS :=
+else
+CHDB_LIBS := -L$(CHDB_DIR) -Wl,-rpath,$(CHDB_DIR) -Wl,--as-needed -lchdb -Wl,--no-as-needed
+endif
+SERVER_LIBS := -lmicrohttpd -lcurl -lz -lzstd -lxxhash
 
 # Modules built with -Wconversion: the hot path, where silent narrowing corrupts data.
 HOT := src/format/sl_json.c src/format/sl_types.c src/format/sl_datetime.c \
        src/ingest/sl_convert.c src/format/sl_jsonpath.c
 
-LIB_SRC := $(wildcard src/format/*.c src/ingest/*.c)
+PURE_SRC := $(wildcard src/format/*.c src/ingest/*.c)
+LIB_SRC := $(PURE_SRC) $(wildcard src/store/*.c src/http/*.c)
+ifeq ($(MODE),asan)
+LIB_SRC := $(filter-out %chdb.c,$(LIB_SRC))
+endif
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -53,12 +69,12 @@ $(BUILD)/libsluice.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/sluice: $(CLI_OBJ) $(BUILD)/libsluice.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(CHDB_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsluice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libsluice.a $(LDFLAGS) \
-	    -lcriterion $(LDLIBS)
+	    -lcriterion $(SERVER_LIBS) $(CHDB_LIBS) $(LDLIBS)
 
 # Unit tests, each file its own Criterion binary. Runs from the repository root.
 unit-test: $(TEST_BIN) $(BUILD)/sluice
@@ -68,9 +84,9 @@ unit-test: $(TEST_BIN) $(BUILD)/sluice
 # `make fuzz FUZZ_SECONDS=600` fuzzes every target for that long.
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all -Isrc/format -Isrc/ingest
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+build/fuzz/%: fuzz/%.c $(PURE_SRC)
 	@mkdir -p build/fuzz
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(PURE_SRC) -lm
 
 fuzz-replay: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \

@@ -201,7 +201,7 @@ int sl_cmd_check(int argc, char **argv)
     }
     size = (size_t)sb.st_size;
     if (size > 0) {
-        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (data == MAP_FAILED) {
             data = NULL;
             fprintf(stderr, "sluice check: cannot map %s: %s\n", paths[1], strerror(errno));

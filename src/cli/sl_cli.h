@@ -4,5 +4,7 @@
 #define SL_CLI_H
 
 int sl_cmd_check(int argc, char **argv);
+/* `sluice datasource infer FILE` (argv[0] = "infer"). */
+int sl_cmd_datasource_infer(int argc, char **argv);
 
 #endif

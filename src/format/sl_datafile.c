@@ -436,7 +436,7 @@ static int parse_column(ctx *c, span *s, sl_column *col, sl_arena *scratch)
                             SHOW(name));
             s->pos = at + 7;
             skip_ws(c, s);
-            size_t epos = s->pos;
+            size_t epos = at + 7;
             rc = scan_text(c, s, STOP_EXPR, "the DEFAULT expression", &col->default_expr, &exact);
             if (rc)
                 return rc;

@@ -1,5 +1,23 @@
 /* The .datasource file format (SPEC §3): parse into a definition, print it back.
  *
+ * Grammar, as accepted here. Top-level lines start at column 1: `KEY value`, `NAME >` (a block
+ * of the following indented or blank lines, up to the next line that starts at column 1), or a
+ * comment line starting with '#' or '--'; an indented line outside a block is an error, and so
+ * is any control byte other than tab, CR and LF. Keys are case-insensitive. A one-line value is
+ * "..." or '...' (the outer quotes are stripped, nothing is unescaped; a `--` comment may
+ * follow) or bare text up to a `--` comment; ENGINE_* keys also take a block, whose lines are
+ * joined with single spaces. DESCRIPTION is a block (dedented; inner blank lines kept; no
+ * comments) or a one-line value. TOKEN "name" APPEND|READ: names are [A-Za-z0-9_.:@/-]+.
+ * INDEXES: one index per line, `--` comments and trailing commas dropped. Unknown keys
+ * (KAFKA_*, IMPORT_*, TAGS, FORWARD_QUERY, ...) are errors. ENGINE is one of MergeTree,
+ * Replacing-, Summing-, Aggregating-, Collapsing- or VersionedCollapsingMergeTree, without
+ * arguments (they go in ENGINE_VER, ENGINE_SIGN, ...).
+ * SCHEMA columns are split at top-level commas (a trailing one is allowed) and may span lines
+ * inside parentheses; a type or DEFAULT expression ends at the end of its line when its
+ * parentheses are closed. Quotes ('...', "...", `...`) cannot span lines. `--` comments run to
+ * the end of the line outside quotes and paths. MATERIALIZED, ALIAS, EPHEMERAL, COMMENT, TTL and
+ * NOT NULL in a column are errors.
+ *
  * Parsing checks the file's syntax and each column's type (sl_type_parse) and JSONPath text
  * (syntax only: sl_jsonpath_parse); it does not check ClickHouse expressions (DEFAULT, keys, TTL),
  * which ClickHouse itself validates when the table is created.

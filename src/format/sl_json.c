@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__SSE2__)
+/* SL_JSON_NO_SIMD forces the portable scalar path (used to test it on x86). */
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
 #include <immintrin.h>
 #define SL_JSON_SSE2 1
 #endif

@@ -59,7 +59,9 @@ struct sl_type {
  * Decimal32(S) .. Decimal256(S), DateTime64(P[, 'tz']), Enum8('a' = 1, ...) and Enum without
  * explicit values where ClickHouse allows it). Allocates from `arena`; *out lives as long as it.
  * Errors: SL_ETYPE with err->offset at the offending byte and a message saying what was expected
- * (e.g. "expected ')' after the arguments of Array"). */
+ * (e.g. "expected ')' after the arguments of Array"). Nesting is limited to 32 levels. Time zone
+ * arguments are checked by loading them once with sl_tz_load (the only I/O here). Map keys are
+ * limited to types a JSON object key can express (no Array/Tuple/Map/JSON/Nullable keys). */
 int sl_type_parse(sl_str text, sl_arena *arena, const sl_type **out, sl_error *err);
 
 /* Appends the canonical spelling ClickHouse prints for the type (e.g. "Nullable(String)",
@@ -74,8 +76,9 @@ bool sl_type_can_be_nullable(const sl_type *t);
  * returns 0 (appending nothing) for every other type. */
 int sl_type_encode_empty(const sl_type *t, sl_buf *out);
 
-/* Per-thread scratch space the encoders reuse (decoded strings, digits); no allocation per value
- * once warm. Owned by the caller; sl_encode_scratch_free releases it. */
+/* Per-thread scratch space the encoders reuse (decoded strings, digits, tuple members, loaded
+ * time zones); no allocation per value once warm. Owned by the caller; not shared between
+ * threads; sl_encode_scratch_free releases it (and the zones it loaded). */
 /* Time zones named by DateTime columns are loaded on first use and cached here (a few per
  * scratch, evicted round-robin), so the shared, const types need no per-thread state. */
 #define SL_ENCODE_TZ_CACHE  8

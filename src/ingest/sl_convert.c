@@ -844,8 +844,7 @@ int sl_convert(const sl_converter *conv, sl_convert_state *st, sl_str body,
             }
         }
         sl_str raw = {q, (size_t)(row_end - q)};
-        while (raw.len && (raw.ptr[raw.len - 1] == '\r' || raw.ptr[raw.len - 1] == ' ' ||
-                           raw.ptr[raw.len - 1] == '\t'))
+        if (raw.len && raw.ptr[raw.len - 1] == '\r') /* the line break is "\r\n" */
             raw.len--;
         int rc = emit_row(&x, raw, row_line, rs == ROW_OK ? NULL : &err);
         if (rc)

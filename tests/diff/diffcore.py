@@ -71,7 +71,8 @@ def run_sluice(workdir, datasource_text, ndjson_bytes, name="case"):
     for p in (out, qout):
         if os.path.exists(p):
             os.unlink(p)
-    cmd = [sluice_bin(), "check", ds, nd, "--json", "--out", out, "--quarantine-out", qout]
+    cmd = [sluice_bin(), "check", ds, nd, "--json", "--out", out, "--quarantine-out", qout,
+           "--errors", str(10 * ndjson_bytes.count(b"\n") + 1000)]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     try:
         report = json.loads(p.stdout)
@@ -346,8 +347,11 @@ def check_quarantine(o, case, sluice, res, add, check_cells):
         return
     names = [c[0] for c in case.columns]
     for i, row in zip(qlines, qrows):
-        if row["c__raw"] != case.lines[i - 1]:
-            add("quarantine", i, "c__raw", case.lines[i - 1], row["c__raw"])
+        raw, want = row["c__raw"], case.lines[i - 1]
+        if raw != want:
+            k = next((j for j in range(min(len(raw), len(want))) if raw[j] != want[j]), min(len(raw), len(want)))
+            add("quarantine", i, "c__raw", "line (%d chars) from char %d: %r" % (len(want), k, want[max(0, k - 20):k + 40]),
+                "c__raw (%d chars) from char %d: %r" % (len(raw), k, raw[max(0, k - 20):k + 40]))
         if not row["c__error"] or len(row["c__error"]) != len(row["c__error_column"]):
             add("quarantine", i, "c__error", "one message per failing column",
                 "c__error_column=%r c__error=%r" % (row["c__error_column"], row["c__error"]))

@@ -1,0 +1,161 @@
+/* Private to src/http/: the server struct, the request being handled, and the helpers the
+ * endpoint files (sl_events.c, sl_*_api.c) use to read a request and build an answer.
+ *
+ * A handler runs on an MHD pool thread once the whole body is in. It must answer through
+ * sl_http_reply/sl_http_error (or park the request with sl_http_park); the server then queues
+ * the response with the common headers (CORS, X-RateLimit-*, Retry-After). */
+#ifndef SL_HTTP_H
+#define SL_HTTP_H
+
+#include "sl_batcher.h"
+#include "sl_body.h"
+#include "sl_catalog.h"
+#include "sl_ratelimit.h"
+#include "sl_server.h"
+#include "sl_tokens.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct sl_http_req sl_http_req;
+typedef struct sl_convert_state sl_convert_state;
+
+/* Counters for /metrics (relaxed atomics: monotonic, read without locks). */
+typedef struct {
+    _Atomic uint64_t requests[6]; /* by status class: [1]=1xx ... [5]=5xx, [0] other */
+    _Atomic uint64_t events_requests;
+    _Atomic uint64_t rows;
+    _Atomic uint64_t quarantined;
+    _Atomic uint64_t bytes_in; /* request bodies after decompression */
+    _Atomic uint64_t rate_limited;
+    _Atomic uint64_t waits_timed_out;
+    _Atomic uint64_t auto_created;
+    _Atomic uint64_t sql_queries;
+} sl_http_metrics;
+
+struct sl_server {
+    sl_server_config cfg;
+    char *host;
+    char *cors_origin;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    _Atomic bool accepting;
+    sl_ratelimit *rl;     /* per data source, for /v0/events */
+    sl_ratelimit *api_rl; /* one bucket for the other endpoints */
+    sl_http_metrics m;
+
+    pthread_mutex_t pool_mu; /* converter scratch states, reused by requests */
+    sl_convert_state **pool;
+    size_t n_pool, cap_pool;
+
+    pthread_mutex_t sql_mu; /* one statement at a time on the SQL sink */
+
+    _Atomic int parked; /* wait=true requests suspended now */
+};
+
+typedef enum {
+    SL_M_GET = 1,
+    SL_M_HEAD = 2,
+    SL_M_POST = 4,
+    SL_M_PUT = 8,
+    SL_M_DELETE = 16,
+    SL_M_OPTIONS = 32,
+    SL_M_OTHER = 64,
+} sl_http_method;
+
+#define SL_HTTP_MAX_EXTRA_HEADERS 4
+
+struct sl_http_req {
+    sl_server *srv;
+    struct MHD_Connection *conn;
+    sl_http_method method;
+    sl_str path;          /* URL path, decoded, without the query string */
+    sl_str route_arg;     /* the <name> part of routes like /v0/datasources/<name> */
+    const void *route;
+    sl_buf body;          /* raw body as received (capped) */
+    bool body_too_big;
+    sl_buf rows;          /* converter output for the table (capped) */
+    sl_buf quarantine;    /* converter output for the quarantine table (capped) */
+    sl_buf decoded;       /* body after Content-Encoding (capped) */
+    sl_buf out;           /* response body */
+    const char *content_type;
+    unsigned status;
+    bool answered; /* response queued */
+    bool parked;   /* suspended by the handler (written by the pool thread only) */
+    _Atomic bool woken; /* answer set by sl_http_wake: queue it on the next call */
+    bool rl_set;
+    sl_ratelimit_state rl;
+    unsigned n_extra;
+    const char *extra_name[SL_HTTP_MAX_EXTRA_HEADERS];
+    char extra_value[SL_HTTP_MAX_EXTRA_HEADERS][96];
+    double started;
+};
+
+/* --- reading the request ------------------------------------------------------------------ */
+
+/* A query parameter (decoded), or SL_STR_NULL when absent. Valid for the request's life. */
+sl_str sl_http_param(sl_http_req *r, const char *key);
+/* A request header (case-insensitive name), or SL_STR_NULL. */
+sl_str sl_http_header(sl_http_req *r, const char *name);
+/* Calls fn for each value of a repeated query parameter, in order. */
+void sl_http_params_each(sl_http_req *r, const char *key, void (*fn)(void *ud, sl_str v),
+                         void *ud);
+/* The token: "Authorization: Bearer <t>" first, else ?token=. SL_STR_NULL when neither. */
+sl_str sl_http_token(sl_http_req *r);
+/* true for "true", "1", "yes", "on" (any case). */
+bool sl_http_truthy(sl_str v);
+
+/* The body after Content-Encoding, in r->decoded or r->body (identity needs no copy).
+ * On failure answers 400 or 413 itself and returns the error code. */
+int sl_http_body(sl_http_req *r, sl_str *body);
+
+/* --- answering ----------------------------------------------------------------------------- */
+
+/* Answers `status` with r->out as the body (the handler filled it) and `content_type`
+ * (NULL: application/json). */
+void sl_http_reply(sl_http_req *r, unsigned status, const char *content_type);
+/* Answers {"error":"<formatted message>"} with `status`. */
+void sl_http_error(sl_http_req *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds a response header (at most SL_HTTP_MAX_EXTRA_HEADERS; value truncated to 95 bytes).
+ * `name` must be a string literal or otherwise outlive the request. */
+void sl_http_add_header(sl_http_req *r, const char *name, const char *value);
+
+/* Parks the request: suspends its connection so no pool thread waits. Call from a handler,
+ * before arranging for sl_http_wake to be called (it may be called at once, from any thread).
+ * After parking, the handler must not touch r again. */
+void sl_http_park(sl_http_req *r);
+/* Answers a parked request: the caller has set the answer (sl_http_reply/sl_http_error) just
+ * before; the server queues it on its pool thread. Call exactly once per park. */
+void sl_http_wake(sl_http_req *r);
+
+/* --- shared pieces --------------------------------------------------------------------------- */
+
+sl_convert_state *sl_http_convert_state_get(sl_server *srv);
+void sl_http_convert_state_put(sl_server *srv, sl_convert_state *st);
+
+/* Checks the request's token for `action` on data source `ds`. When refused, answers 403 (503
+ * when the server has no token store) and returns false. */
+bool sl_http_authorize(sl_http_req *r, sl_action action, sl_str ds);
+
+/* Valid data source name: [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes. */
+bool sl_http_valid_name(sl_str name);
+
+/* --- endpoints ------------------------------------------------------------------------------- */
+
+void sl_http_events(sl_http_req *r);
+void sl_http_sql(sl_http_req *r);
+void sl_http_datasources_list(sl_http_req *r);
+void sl_http_datasources_create(sl_http_req *r);
+void sl_http_datasources_get(sl_http_req *r);
+void sl_http_datasources_delete(sl_http_req *r);
+void sl_http_datasources_truncate(sl_http_req *r);
+void sl_http_tokens_list(sl_http_req *r);
+void sl_http_tokens_create(sl_http_req *r);
+void sl_http_tokens_delete(sl_http_req *r);
+void sl_http_health(sl_http_req *r);
+void sl_http_ready(sl_http_req *r);
+void sl_http_metrics_page(sl_http_req *r);
+
+#endif
