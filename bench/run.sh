@@ -4,19 +4,22 @@
 # chDB into an ENGINE = Null table, on gen_events.py's web, wide and arrays data (> 200 MB each).
 #
 #   bench/run.sh                 build, generate missing data, run everything, print the table
-#   RUNS=7 DATASETS="web" bench/run.sh
+#   ROUNDS=1 RUNS=3 DATASETS="web" bench/run.sh
 #
-# Environment: RUNS (timed runs per tool, default 5), CHUNK_MIB (default 16), DATASETS,
-# GEN (path of gen_events.py), SKIP_CHDB=1 (no ClickHouse runs).
+# Environment: ROUNDS (default 3) rounds, each running every tool on every dataset in turn with
+# RUNS timed runs (default 3) after an untimed warm-up, so a burst of load from elsewhere hits
+# all tools alike; CHUNK_MIB (default 16); DATASETS; GEN (path of gen_events.py); SKIP_CHDB=1.
 # Data is generated once into bench/data/ (git-ignored) and reused; delete it to regenerate.
-# Full logs go to build/bench/run-<time>.log. Ratios use the medians.
+# Full logs go to build/bench/run-<time>.log. A tool's figure is the median of its rounds'
+# medians (best run in brackets); ratios use those medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-3}
+RUNS=${RUNS:-3}
 CHUNK_MIB=${CHUNK_MIB:-16}
 DATASETS=${DATASETS:-"web wide arrays"}
-GEN=${GEN:-/work/shared/tools/gen_events.py}
+GEN=${GEN:-../shared/tools/gen_events.py} # relative to the repository root
 SKIP_CHDB=${SKIP_CHDB:-0}
 declare -A ROWS=([web]=500000 [wide]=160000 [arrays]=440000) # about 220-230 MB each
 
@@ -92,21 +95,27 @@ build
 for ds in $DATASETS; do generate "$ds"; done
 machine | tee -a "$LOG"
 
+for round in $(seq 1 "$ROUNDS"); do
+    for ds in $DATASETS; do
+        echo "== round $round, $ds ($(stat -c %s "$DATA/$ds.ndjson") bytes), $(uptime)" |
+            tee -a "$LOG"
+        record "" "$OUT/bench_convert" -n "$RUNS" -c "$CHUNK_MIB" "$DATA/$ds.datasource" \
+            "$DATA/$ds.ndjson"
+        record "" "$OUT/bench_simdjson" -n "$RUNS" "$ds" "$DATA/$ds.ndjson"
+        record "" "$OUT/bench_simdjson_native" -n "$RUNS" "$ds" "$DATA/$ds.ndjson"
+        if [ "$SKIP_CHDB" != 1 ]; then
+            for m in raw typed; do
+                tmp=$(mktemp -d /tmp/sluice-bench-chdb.XXXXXX)
+                record "clickhouse-$m" "$OUT/bench_chdb" -n "$RUNS" -c "$CHUNK_MIB" \
+                    --name "$ds" --path "$tmp" "$OUT/$ds.$m.columns" "$DATA/$ds.ndjson"
+                rm -rf "$tmp"
+            done
+        fi
+    done
+done
+
+# Memory: the whole file in memory (the timed mode) vs. reading it chunk by chunk (--stream).
 for ds in $DATASETS; do
-    echo "== $ds ($(stat -c %s "$DATA/$ds.ndjson") bytes), uptime: $(uptime)" | tee -a "$LOG"
-    record "" "$OUT/bench_convert" -n "$RUNS" -c "$CHUNK_MIB" "$DATA/$ds.datasource" \
-        "$DATA/$ds.ndjson"
-    record "" "$OUT/bench_simdjson" -n "$RUNS" "$ds" "$DATA/$ds.ndjson"
-    record "" "$OUT/bench_simdjson_native" -n "$RUNS" "$ds" "$DATA/$ds.ndjson"
-    if [ "$SKIP_CHDB" != 1 ]; then
-        for m in raw typed; do
-            tmp=$(mktemp -d /tmp/sluice-bench-chdb.XXXXXX)
-            record "clickhouse-$m" "$OUT/bench_chdb" -n "$RUNS" -c "$CHUNK_MIB" --name "$ds" \
-                --path "$tmp" "$OUT/$ds.$m.columns" "$DATA/$ds.ndjson"
-            rm -rf "$tmp"
-        done
-    fi
-    # Memory: whole file in memory vs. reading it chunk by chunk (--stream).
     rss_mem=$(peak_rss "$OUT/bench_convert" -n 1 -c "$CHUNK_MIB" "$DATA/$ds.datasource" \
         "$DATA/$ds.ndjson")
     rss_stream=$(peak_rss "$OUT/bench_convert" --stream -c "$CHUNK_MIB" \
@@ -114,16 +123,28 @@ for ds in $DATASETS; do
     echo "RSS dataset=$ds input_kb=$(($(stat -c %s "$DATA/$ds.ndjson") / 1024)) \
 whole_file_kb=$rss_mem stream_kb=$rss_stream" | tee -a "$LOG" >>"$RESULTS"
 done
+echo "uptime at the end: $(uptime)" | tee -a "$LOG"
 
-echo "== results (MB = 10^6 bytes; median of $RUNS runs, best in brackets)" | tee -a "$LOG"
+echo "== results (MB = 10^6 bytes; median over $ROUNDS rounds of $RUNS runs, best run in" \
+    "brackets; cores = CPU time / wall time)" | tee -a "$LOG"
 awk '
-function f(line, key,   m) { return match(line, key "=[^ ]*") ? substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) : "" }
+function f(line, key) {
+    return match(line, key "=[^ ]*") ? substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) : ""
+}
+function median(list,   a, n, i, j, x) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+    return a[int((n + 1) / 2)]
+}
 /^RESULT/ {
     t = f($0, "tool"); d = f($0, "dataset")
     if (!(d in seen)) { seen[d] = 1; order[++n] = d }
-    med[d, t] = f($0, "median_mbps"); best[d, t] = f($0, "best_mbps")
-    rows[d, t] = f($0, "median_rows_s"); cores[d, t] = f($0, "cores"); bad[d, t] = f($0, "bad")
-    tools[d] = tools[d] " " t
+    if (!((d, t) in med)) tools[d] = tools[d] " " t
+    med[d, t] = med[d, t] " " f($0, "median_mbps")
+    rows[d, t] = rows[d, t] " " f($0, "median_rows_s")
+    cores[d, t] = cores[d, t] " " f($0, "cores")
+    b = f($0, "best_mbps") + 0; if (b > best[d, t]) best[d, t] = b
+    bad[d, t] = f($0, "bad")
 }
 /^RSS/ { rss[f($0, "dataset")] = $0 }
 END {
@@ -132,19 +153,19 @@ END {
         printf "\n%s\n%-18s %10s %10s %12s %6s %6s\n", d, "tool", "MB/s", "(best)", "rows/s", "cores", "bad"
         k = split(tools[d], ts, " ")
         for (j = 1; j <= k; j++) {
-            t = ts[j]
-            printf "%-18s %10.1f %10.1f %12.0f %6.2f %6s\n", t, med[d, t], best[d, t], rows[d, t], cores[d, t], bad[d, t]
+            t = ts[j]; m[t] = median(med[d, t])
+            printf "%-18s %10.1f %10.1f %12.0f %6.2f %6s\n", t, m[t], best[d, t], median(rows[d, t]), median(cores[d, t]), bad[d, t]
         }
-        s = med[d, "sluice"]
-        if (s != "") {
+        if (m["sluice"] > 0) {
             split("simdjson simdjson-native clickhouse-raw clickhouse-typed", others, " ")
             for (j = 1; j <= 4; j++)
-                if (med[d, others[j]] > 0)
-                    printf "  sluice / %-17s %6.2fx\n", others[j], s / med[d, others[j]]
+                if (m[others[j]] > 0)
+                    printf "  sluice / %-17s %6.2fx\n", others[j], m["sluice"] / m[others[j]]
         }
+        delete m
         if (d in rss) {
             split(rss[d], r, " ")
-            printf "  peak RSS: %s %s %s\n", r[3], r[4], r[5]
+            printf "  peak RSS (kB): %s %s %s\n", r[3], r[4], r[5]
         }
     }
 }' "$RESULTS" | tee -a "$LOG"

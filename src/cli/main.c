@@ -9,11 +9,33 @@ static const char usage[] =
     "\n"
     "Events ingestion API for ClickHouse.\n"
     "\n"
-    "commands:\n"
+    "server:\n"
+    "  serve                               run the server (default 127.0.0.1:7181, ./data)\n"
+    "\n"
+    "clients of a running server (--host URL / SLUICE_HOST, --token T / SLUICE_TOKEN, or a\n"
+    "config file ~/.config/sluice/config with 'host = ...' and 'token = ...' lines):\n"
+    "  send DATASOURCE FILE.ndjson[.gz]    send rows in batches, retried, with a progress bar\n"
+    "  sql QUERY                           run a read-only query and print the result\n"
+    "  datasource ls|push|pull|rm|truncate manage data sources\n"
+    "  token ls|create|rm                  manage API tokens\n"
+    "\n"
+    "offline (no server):\n"
     "  check FILE.datasource FILE.ndjson   convert rows offline and report what would be\n"
     "                                      accepted and quarantined, and why\n"
+    "  datasource infer FILE.ndjson        print the .datasource auto-create would make\n"
     "\n"
-    "Run 'sluice <command> --help' for the options of a command.\n";
+    "Run 'sluice <command> --help' for the options of a command.\n"
+    "Exit status: 0 done, 1 failed (the server said no or could not be reached), 2 bad usage.\n";
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"serve", sl_cmd_serve},           {"send", sl_cmd_send},   {"sql", sl_cmd_sql},
+    {"datasource", sl_cmd_datasource}, {"token", sl_cmd_token}, {"check", sl_cmd_check},
+};
 
 int main(int argc, char **argv)
 {
@@ -22,8 +44,9 @@ int main(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "check") == 0)
-        return sl_cmd_check(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "sluice: unknown command '%s'\n\n%s", argv[1], usage);
     return 2;
 }

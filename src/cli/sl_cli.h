@@ -4,6 +4,14 @@
 #define SL_CLI_H
 
 int sl_cmd_check(int argc, char **argv);
+int sl_cmd_serve(int argc, char **argv);
+/* Clients of a running server (cmd_client.h: --host, --token, config file). */
+int sl_cmd_sql(int argc, char **argv);
+int sl_cmd_send(int argc, char **argv);
+/* `sluice datasource ls|push|pull|rm|truncate|infer` (argv[0] = "datasource"). */
+int sl_cmd_datasource(int argc, char **argv);
+/* `sluice token ls|create|rm` (argv[0] = "token"). */
+int sl_cmd_token(int argc, char **argv);
 /* `sluice datasource infer FILE` (argv[0] = "infer"). */
 int sl_cmd_datasource_infer(int argc, char **argv);
 

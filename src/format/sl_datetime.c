@@ -888,6 +888,12 @@ int sl_datetime_to_seconds(const sl_instant *t, uint32_t *out, sl_error *err)
 
 int sl_datetime64_to_ticks(const sl_instant *t, unsigned scale, int64_t *out, sl_error *err)
 {
+    return sl_datetime64_to_ticks_tz(t, scale, NULL, out, err);
+}
+
+int sl_datetime64_to_ticks_tz(const sl_instant *t, unsigned scale, const sl_tz *tz, int64_t *out,
+                              sl_error *err)
+{
     if (scale > 9 || t->nanos > 999999999u)
         return sl_error_set(err, SL_EINVAL, "DateTime64 scale must be 0-9", 0);
     int64_t p = 1;
@@ -896,14 +902,25 @@ int sl_datetime64_to_ticks(const sl_instant *t, unsigned scale, int64_t *out, sl
     int64_t lo = sl_days_from_civil(1900, 1, 1) * 86400;
     int64_t hi = sl_days_from_civil(2300, 1, 1) * 86400;
     int64_t frac = (int64_t)(t->nanos / (uint32_t)(1000000000 / p));
-    bool ok = t->seconds >= lo && t->seconds < hi && t->seconds <= (INT64_MAX - frac) / p;
-    if (!ok) {
+    /* The range is the column's wall clock, as ClickHouse shows it ("2299-12-31 23:59:59" in
+     * America/New_York is in range although it is 2300-01-01 04:59:59 UTC). Offsets are under a
+     * day, so seconds that far from the range are out without computing the local time. */
+    int64_t local = t->seconds;
+    if (tz && t->seconds > lo - 86400 && t->seconds < hi + 86400)
+        local += sl_tz_offset_at(tz, t->seconds);
+    bool in_range = local >= lo && local < hi;
+    if (!in_range || t->seconds > (INT64_MAX - frac) / p) {
         char buf[64];
-        format_utc(t->seconds, buf, sizeof(buf));
-        if (scale == 9 && t->seconds >= lo && t->seconds < hi)
+        format_utc(in_range || !tz ? t->seconds : local, buf, sizeof(buf));
+        if (in_range)
             return sl_error_setf(err, SL_ERANGE, 0,
                                  "%s UTC is past DateTime64(9)'s last instant, 2262-04-11 "
                                  "23:47:16.854775807 UTC",
+                                 buf);
+        if (tz)
+            return sl_error_setf(err, SL_ERANGE, 0,
+                                 "%s (the column's local time) is outside DateTime64 "
+                                 "[1900-01-01 00:00:00, 2299-12-31 23:59:59.999999999]",
                                  buf);
         return sl_error_setf(err, SL_ERANGE, 0,
                              "%s UTC is outside DateTime64 [1900-01-01 00:00:00, 2299-12-31 "

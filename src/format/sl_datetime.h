@@ -63,6 +63,7 @@ int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d);
  *   Date32      Int32 days,  1900-01-01 .. 2299-12-31
  *   DateTime    UInt32 seconds, 1970-01-01 00:00:00 .. 2106-02-07 06:28:15 UTC
  *   DateTime64  Int64 ticks of 10^-scale s, 1900-01-01 .. 2299-12-31 23:59:59.99999999 UTC
+ *               (sl_datetime64_to_ticks_tz: on the column's local wall clock)
  * The date encoders take the calendar date of the text as written (local date), not a UTC
  * conversion: sl_datetime_parse_date gives days directly. It accepts "YYYY-MM-DD" and "YYYYMMDD"
  * only: ClickHouse refuses a time part, an offset or a unix time in a Date/Date32 string.
@@ -72,5 +73,10 @@ int sl_datetime_parse_date(sl_str text, int64_t *days, sl_error *err);
 int sl_date_check(int64_t days, bool date32, sl_error *err);
 int sl_datetime_to_seconds(const sl_instant *t, uint32_t *out, sl_error *err);
 int sl_datetime64_to_ticks(const sl_instant *t, unsigned scale, int64_t *out, sl_error *err);
+/* The same for a DateTime64 column in zone `tz` (NULL = UTC): the range 1900-01-01 00:00:00 ..
+ * 2299-12-31 23:59:59.999999999 is checked on the column's local wall clock, as ClickHouse
+ * displays and documents it; the ticks are still UTC. Scale 9 also ends where Int64 does. */
+int sl_datetime64_to_ticks_tz(const sl_instant *t, unsigned scale, const sl_tz *tz, int64_t *out,
+                              sl_error *err);
 
 #endif

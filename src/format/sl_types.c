@@ -1953,13 +1953,13 @@ static int encode_datetime(encoder *e, const sl_type *t, const sl_json_value *v)
 {
     bool dt64 = t->kind == SL_TYPE_DATETIME64;
     sl_instant at = {0, 0};
+    const sl_tz *tz = NULL;
     int rc;
     if (v->kind == SL_JSON_STRING) {
         sl_str s = SL_STR_NULL;
         rc = raw_text(e, t, v, &s);
         if (rc)
             return rc;
-        const sl_tz *tz;
         rc = zone_for(e, t, &tz);
         if (rc)
             return rc;
@@ -1991,8 +1991,11 @@ static int encode_datetime(encoder *e, const sl_type *t, const sl_json_value *v)
                          "expected a date-time string like 2024-01-31 12:00:00 or a unix epoch");
     }
     if (dt64) {
+        /* The range is checked on the column's wall clock, as ClickHouse shows it. */
+        if (v->kind == SL_JSON_NUMBER && (rc = zone_for(e, t, &tz)) != 0)
+            return rc;
         int64_t ticks;
-        rc = sl_datetime64_to_ticks(&at, t->scale, &ticks, e->err);
+        rc = sl_datetime64_to_ticks_tz(&at, t->scale, tz, &ticks, e->err);
         if (rc)
             return fail_datetime(e, rc, v, t);
         return put_le(e->out, (uint64_t)ticks, 8);

@@ -163,6 +163,8 @@ static int decode_zstd(sl_str in, size_t max_ratio, sl_buf *out, sl_error *err)
     int result = 0;
     size_t last = 1; /* ZSTD_decompressStream's hint; 0 = a frame just ended */
     for (;;) {
+        if (last == 0 && ib.pos == ib.size)
+            break; /* the last frame ended exactly with the input */
         int rc = 0;
         size_t avail = grow(out, start, limit, in.len * 4, &rc);
         if (rc) {
@@ -203,8 +205,7 @@ static int decode_zstd(sl_str in, size_t max_ratio, sl_buf *out, sl_error *err)
     return result;
 }
 
-int sl_body_decode(sl_body_encoding enc, sl_str in, size_t max_ratio, sl_buf *out,
-                   sl_error *err)
+int sl_body_decode(sl_body_encoding enc, sl_str in, size_t max_ratio, sl_buf *out, sl_error *err)
 {
     switch (enc) {
     case SL_BODY_IDENTITY: return sl_buf_append(out, in.ptr, in.len);

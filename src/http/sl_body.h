@@ -29,7 +29,6 @@ int sl_body_parse_encoding(sl_str header, sl_body_encoding *enc, sl_error *err);
 /* Decodes `in` (compressed with `enc`, not SL_BODY_IDENTITY) and appends the result to `out`,
  * whose cap bounds the output. max_ratio 0 means no ratio cap. On error `out` may hold a
  * partial result; the caller discards it. Thread-safe (no shared state). */
-int sl_body_decode(sl_body_encoding enc, sl_str in, size_t max_ratio, sl_buf *out,
-                   sl_error *err);
+int sl_body_decode(sl_body_encoding enc, sl_str in, size_t max_ratio, sl_buf *out, sl_error *err);
 
 #endif

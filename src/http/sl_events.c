@@ -8,33 +8,36 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Ends a wait=true request from the batcher's callback (flusher thread). */
+/* Ends a wait=true request from the batcher's callback (flusher thread), unless the server's
+ * timer answered it first. */
 static void on_wait(void *ud, uint64_t seq, sl_batch_status status, const char *message)
 {
     (void)seq;
-    sl_http_req *r = ud;
-    switch (status) {
-    case SL_BATCH_COMMITTED: sl_http_reply(r, 200, "application/json"); break;
-    case SL_BATCH_TIMEOUT:
-        atomic_fetch_add_explicit(&r->srv->m.waits_timed_out, 1, memory_order_relaxed);
-        sl_http_error(r, 504,
-                      "wait=true timed out: the rows are accepted and stay buffered; they will "
-                      "be written, do not send them again");
-        break;
-    case SL_BATCH_FAILED:
-        sl_http_error(r, 500,
-                      "ClickHouse refused the insert (%s); the rows are accepted and the insert "
-                      "is retried, do not send them again",
-                      message && *message ? message : "no message");
-        break;
-    case SL_BATCH_DROPPED:
-        sl_http_error(r, 404, "the data source was deleted before the rows were written");
-        break;
-    case SL_BATCH_STOPPED:
-        sl_http_error(r, 503, "the server stopped before the rows were written; send them again");
-        break;
+    sl_http_waiter *w = ud;
+    if (sl_http_wait_claim(w)) {
+        sl_http_req *r = w->req;
+        switch (status) {
+        case SL_BATCH_COMMITTED: sl_http_reply(r, 200, "application/json"); break;
+        case SL_BATCH_TIMEOUT:
+            atomic_fetch_add_explicit(&r->srv->m.waits_timed_out, 1, memory_order_relaxed);
+            sl_http_error(r, 504,
+                          "wait=true timed out: the rows are accepted and stay buffered; they "
+                          "will be written, do not send them again");
+            break;
+        case SL_BATCH_FAILED:
+            sl_http_error(r, 500, "%s; the rows are accepted, do not send them again",
+                          message && *message ? message : "the insert into ClickHouse failed");
+            break;
+        case SL_BATCH_DROPPED:
+            sl_http_error(r, 404, "the data source was deleted before the rows were written");
+            break;
+        case SL_BATCH_STOPPED:
+            sl_http_error(r, 503, "the server stopped before the rows were written");
+            break;
+        }
+        sl_http_wake(r);
     }
-    sl_http_wake(r);
+    sl_http_wait_release(w);
 }
 
 /* Creates data source `name` from the rows of `body`. Returns a reference or NULL (answered). */
@@ -57,8 +60,8 @@ static sl_datasource *auto_create(sl_http_req *r, sl_str name, sl_str body)
         goto done;
     }
     sl_catalog_outcome outcome;
-    rc = sl_catalog_create_text(srv->cfg.catalog, name,
-                                (sl_str){(const char *)text.data, text.len}, &outcome, &ds, &err);
+    rc = sl_catalog_create_text(srv->cfg.catalog, name, (sl_str){(const char *)text.data, text.len},
+                                &outcome, &ds, &err);
     if (rc && !ds) {
         sl_http_error(r, rc == SL_EIO ? 500 : 400, "cannot create data source '%.*s': %s",
                       (int)name.len, name.ptr, err.msg ? err.msg : sl_strerror(rc));
@@ -167,16 +170,17 @@ void sl_http_events(sl_http_req *r)
 
     uint64_t seq = 0;
     sl_error err = {0};
-    rc = sl_batcher_append(srv->cfg.batcher, ds, (sl_str){(const char *)r->rows.data, r->rows.len},
-                           stats.rows,
-                           (sl_str){(const char *)r->quarantine.data, r->quarantine.len},
-                           stats.quarantined, &seq, &err);
+    rc =
+        sl_batcher_append(srv->cfg.batcher, ds, (sl_str){(const char *)r->rows.data, r->rows.len},
+                          stats.rows, (sl_str){(const char *)r->quarantine.data, r->quarantine.len},
+                          stats.quarantined, &seq, &err);
     if (rc) {
         if (rc == SL_EMISSING)
             sl_http_error(r, 404, "data source '%.*s' was deleted", (int)name.len, name.ptr);
         else if (rc == SL_ETOOBIG)
-            sl_http_error(r, 503, "the write buffer is full (ClickHouse is slow or down); retry "
-                                  "later");
+            sl_http_error(r, 503,
+                          "the write buffer is full (ClickHouse is slow or down); retry "
+                          "later");
         else
             sl_http_error(r, 503, "not accepting writes now: %s",
                           err.msg ? err.msg : sl_strerror(rc));
@@ -195,17 +199,23 @@ void sl_http_events(sl_http_req *r)
         sl_http_reply(r, 202, "application/json");
         return;
     }
-    /* Suspend first: the callback may run before sl_batcher_wait_async returns. */
-    sl_http_park(r);
+    /* Park first: the callback may run before sl_batcher_wait_async returns. The server's
+     * timer also answers 504 at the deadline, even if the flusher is stuck in an insert. */
+    sl_http_waiter *w = sl_http_wait_begin(r);
     uint32_t timeout_ms = (uint32_t)(srv->cfg.wait_timeout_s * 1000.0);
-    rc = sl_batcher_wait_async(srv->cfg.batcher, ds, seq, timeout_ms ? timeout_ms : 1, on_wait, r,
+    rc = sl_batcher_wait_async(srv->cfg.batcher, ds, seq, timeout_ms ? timeout_ms : 1, on_wait, w,
                                &err);
     sl_datasource_release(ds);
-    if (rc == 1) {
-        sl_http_reply(r, 200, "application/json");
-        sl_http_wake(r);
-    } else if (rc < 0) {
-        sl_http_error(r, 503, "cannot wait for the rows: %s", err.msg ? err.msg : "stopped");
-        sl_http_wake(r);
+    if (rc != 0) {
+        /* The callback will not run: answer here (unless the timer already did). */
+        if (sl_http_wait_claim(w)) {
+            if (rc == 1)
+                sl_http_reply(r, 200, "application/json");
+            else
+                sl_http_error(r, 503, "cannot wait for the rows: %s",
+                              err.msg ? err.msg : "stopped");
+            sl_http_wake(r);
+        }
+        sl_http_wait_release(w);
     }
 }

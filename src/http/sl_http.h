@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 
 typedef struct sl_http_req sl_http_req;
+typedef struct sl_http_waiter sl_http_waiter;
 typedef struct sl_convert_state sl_convert_state;
 
 /* Counters for /metrics (relaxed atomics: monotonic, read without locks). */
@@ -49,9 +50,22 @@ struct sl_server {
     sl_convert_state **pool;
     size_t n_pool, cap_pool;
 
-    pthread_mutex_t sql_mu; /* one statement at a time on the SQL sink */
+    pthread_mutex_t sql_mu; /* the /v0/sql job queue */
+    pthread_cond_t sql_cv;
+    struct sl_sql_job *sql_head, *sql_tail;
+    unsigned sql_queued;
+    bool sql_stop;
+    pthread_t *sql_workers;
+    size_t n_sql_workers;
 
     _Atomic int parked; /* wait=true requests suspended now */
+
+    pthread_mutex_t wait_mu; /* the waiters' deadline list and its timer thread */
+    pthread_cond_t wait_cv;
+    sl_http_waiter *waiters;
+    bool timer_stop;
+    bool timer_started;
+    pthread_t timer;
 };
 
 typedef enum {
@@ -70,19 +84,19 @@ struct sl_http_req {
     sl_server *srv;
     struct MHD_Connection *conn;
     sl_http_method method;
-    sl_str path;          /* URL path, decoded, without the query string */
-    sl_str route_arg;     /* the <name> part of routes like /v0/datasources/<name> */
+    sl_str path;      /* URL path, decoded, without the query string */
+    sl_str route_arg; /* the <name> part of routes like /v0/datasources/<name> */
     const void *route;
-    sl_buf body;          /* raw body as received (capped) */
+    sl_buf body; /* raw body as received (capped) */
     bool body_too_big;
-    sl_buf rows;          /* converter output for the table (capped) */
-    sl_buf quarantine;    /* converter output for the quarantine table (capped) */
-    sl_buf decoded;       /* body after Content-Encoding (capped) */
-    sl_buf out;           /* response body */
+    sl_buf rows;       /* converter output for the table (capped) */
+    sl_buf quarantine; /* converter output for the quarantine table (capped) */
+    sl_buf decoded;    /* body after Content-Encoding (capped) */
+    sl_buf out;        /* response body */
     const char *content_type;
     unsigned status;
-    bool answered; /* response queued */
-    bool parked;   /* suspended by the handler (written by the pool thread only) */
+    bool answered;      /* response queued */
+    bool parked;        /* suspended by the handler (written by the pool thread only) */
     _Atomic bool woken; /* answer set by sl_http_wake: queue it on the next call */
     bool rl_set;
     sl_ratelimit_state rl;
@@ -99,8 +113,7 @@ sl_str sl_http_param(sl_http_req *r, const char *key);
 /* A request header (case-insensitive name), or SL_STR_NULL. */
 sl_str sl_http_header(sl_http_req *r, const char *name);
 /* Calls fn for each value of a repeated query parameter, in order. */
-void sl_http_params_each(sl_http_req *r, const char *key, void (*fn)(void *ud, sl_str v),
-                         void *ud);
+void sl_http_params_each(sl_http_req *r, const char *key, void (*fn)(void *ud, sl_str v), void *ud);
 /* The token: "Authorization: Bearer <t>" first, else ?token=. SL_STR_NULL when neither. */
 sl_str sl_http_token(sl_http_req *r);
 /* true for "true", "1", "yes", "on" (any case). */
@@ -130,6 +143,26 @@ void sl_http_park(sl_http_req *r);
  * before; the server queues it on its pool thread. Call exactly once per park. */
 void sl_http_wake(sl_http_req *r);
 
+/* A parked wait=true request with a deadline. Two parties hold it: the server's timer (which
+ * answers 504 at the deadline) and whoever reports the commit (the batcher's callback). The
+ * first to claim it answers; the request itself is touched only by that one, so a late callback
+ * never sees a request that was answered and reused. Freed when both have released it. */
+struct sl_http_waiter {
+    sl_http_waiter *next; /* in srv->waiters, under wait_mu */
+    sl_http_req *req;
+    double deadline;
+    _Atomic int refs;
+    _Atomic bool claimed;
+};
+
+/* Parks r (see sl_http_park) and returns its waiter, holding one reference for the caller's
+ * notifier besides the timer's. */
+sl_http_waiter *sl_http_wait_begin(sl_http_req *r);
+/* True for exactly one caller: that one sets the answer and calls sl_http_wake(w->req). */
+bool sl_http_wait_claim(sl_http_waiter *w);
+/* Drops the notifier's reference. */
+void sl_http_wait_release(sl_http_waiter *w);
+
 /* --- shared pieces --------------------------------------------------------------------------- */
 
 sl_convert_state *sl_http_convert_state_get(sl_server *srv);
@@ -141,6 +174,11 @@ bool sl_http_authorize(sl_http_req *r, sl_action action, sl_str ds);
 
 /* Valid data source name: [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes. */
 bool sl_http_valid_name(sl_str name);
+
+/* Starts the /v0/sql worker threads (one per SQL sink) / stops them, answering queued
+ * queries 503. */
+int sl_http_sql_start(sl_server *srv, sl_error *err);
+void sl_http_sql_stop(sl_server *srv);
 
 /* --- endpoints ------------------------------------------------------------------------------- */
 

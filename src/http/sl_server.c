@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_REQUEST (100u << 20)
-#define WIRE_SLACK (1u << 20)   /* raw bodies may be a little larger than decoded ones */
-#define KEEP_BUF (256u << 10)   /* per-connection buffers larger than this are freed after use */
+#define WIRE_SLACK          (1u << 20) /* raw bodies may be a little larger than decoded ones */
+#define KEEP_BUF            (256u << 10) /* per-connection buffers larger than this are freed after use */
 
 /* ---- routing ---- */
 
@@ -73,8 +73,8 @@ static const char *method_list(unsigned m, char *buf, size_t cap)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{SL_M_GET, "GET"},       {SL_M_HEAD, "HEAD"},      {SL_M_POST, "POST"},
-                 {SL_M_PUT, "PUT"},       {SL_M_DELETE, "DELETE"}, {SL_M_OPTIONS, "OPTIONS"}};
+    } names[] = {{SL_M_GET, "GET"}, {SL_M_HEAD, "HEAD"},     {SL_M_POST, "POST"},
+                 {SL_M_PUT, "PUT"}, {SL_M_DELETE, "DELETE"}, {SL_M_OPTIONS, "OPTIONS"}};
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -165,8 +165,7 @@ static enum MHD_Result each_value(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-void sl_http_params_each(sl_http_req *r, const char *key, void (*fn)(void *ud, sl_str v),
-                         void *ud)
+void sl_http_params_each(sl_http_req *r, const char *key, void (*fn)(void *ud, sl_str v), void *ud)
 {
     each_ctx e = {key, strlen(key), fn, ud};
     MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, each_value, &e);
@@ -234,8 +233,8 @@ int sl_http_body(sl_http_req *r, sl_str *body)
 {
     sl_error err = {0};
     sl_body_encoding enc;
-    int rc = sl_body_parse_encoding(sl_http_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING), &enc,
-                                    &err);
+    int rc =
+        sl_body_parse_encoding(sl_http_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING), &enc, &err);
     if (rc) {
         sl_http_error(r, 400, "%s", err.msg);
         return rc;
@@ -243,8 +242,7 @@ int sl_http_body(sl_http_req *r, sl_str *body)
     sl_str raw = {(const char *)r->body.data, r->body.len};
     if (enc == SL_BODY_IDENTITY) {
         if (raw.len > r->srv->cfg.max_request_bytes) {
-            sl_http_error(r, 413,
-                          "body is larger than %zu bytes; split it into smaller requests",
+            sl_http_error(r, 413, "body is larger than %zu bytes; split it into smaller requests",
                           r->srv->cfg.max_request_bytes);
             return SL_ETOOBIG;
         }
@@ -376,6 +374,82 @@ void sl_http_wake(sl_http_req *r)
      * thread reads them. */
     MHD_resume_connection(r->conn);
     atomic_fetch_sub(&srv->parked, 1);
+}
+
+sl_http_waiter *sl_http_wait_begin(sl_http_req *r)
+{
+    sl_server *srv = r->srv;
+    sl_http_waiter *w = sl_xcalloc(1, sizeof(*w));
+    w->req = r;
+    w->deadline = sl_ratelimit_now() + srv->cfg.wait_timeout_s;
+    atomic_init(&w->refs, 2);
+    atomic_init(&w->claimed, false);
+    sl_http_park(r);
+    pthread_mutex_lock(&srv->wait_mu);
+    w->next = srv->waiters;
+    srv->waiters = w;
+    pthread_mutex_unlock(&srv->wait_mu);
+    return w;
+}
+
+bool sl_http_wait_claim(sl_http_waiter *w)
+{
+    bool expected = false;
+    return atomic_compare_exchange_strong(&w->claimed, &expected, true);
+}
+
+void sl_http_wait_release(sl_http_waiter *w)
+{
+    if (atomic_fetch_sub(&w->refs, 1) == 1)
+        free(w);
+}
+
+/* Drops answered waiters from the list and answers those past their deadline (all of them
+ * when `all`, with 503). Called with wait_mu held. */
+static void sweep_waiters(sl_server *srv, bool all)
+{
+    double now = sl_ratelimit_now();
+    for (sl_http_waiter **pw = &srv->waiters; *pw;) {
+        sl_http_waiter *w = *pw;
+        bool answered = atomic_load(&w->claimed);
+        if (!answered && !all && now < w->deadline) {
+            pw = &w->next;
+            continue;
+        }
+        *pw = w->next;
+        if (!answered && sl_http_wait_claim(w)) {
+            if (all) {
+                sl_http_error(w->req, 503, "the server stopped before the rows were written");
+            } else {
+                atomic_fetch_add_explicit(&srv->m.waits_timed_out, 1, memory_order_relaxed);
+                sl_http_error(w->req, 504,
+                              "wait=true timed out: the rows are accepted and stay buffered; "
+                              "they will be written, do not send them again");
+            }
+            sl_http_wake(w->req);
+        }
+        sl_http_wait_release(w);
+    }
+}
+
+static void *timer_main(void *arg)
+{
+    sl_server *srv = arg;
+    pthread_mutex_lock(&srv->wait_mu);
+    while (!srv->timer_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->wait_cv, &srv->wait_mu, &ts);
+        if (srv->waiters)
+            sweep_waiters(srv, false);
+    }
+    pthread_mutex_unlock(&srv->wait_mu);
+    return NULL;
 }
 
 /* ---- converter state pool ---- */
@@ -524,8 +598,9 @@ static void preflight(sl_http_req *r)
         memcpy(hdrs, want.ptr, want.len);
         hdrs[want.len] = '\0';
     } else {
-        snprintf(hdrs, sizeof(hdrs), "Authorization, Content-Type, Content-Encoding, "
-                                     "Idempotency-Key");
+        snprintf(hdrs, sizeof(hdrs),
+                 "Authorization, Content-Type, Content-Encoding, "
+                 "Idempotency-Key");
     }
     sl_http_add_header(r, "Access-Control-Allow-Headers", hdrs);
     sl_http_add_header(r, "Access-Control-Max-Age", "86400");
@@ -586,11 +661,11 @@ static void dispatch(sl_http_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
 {
     (void)version;
-    sl_server *srv = cls;
+    (void)cls;
     sl_http_req *r = *req_cls;
     if (!r) {
         const union MHD_ConnectionInfo *ci =
@@ -687,11 +762,16 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
     atomic_store(&srv->accepting, true);
     pthread_mutex_init(&srv->pool_mu, NULL);
     pthread_mutex_init(&srv->sql_mu, NULL);
+    pthread_cond_init(&srv->sql_cv, NULL);
+    if (!c->sql_queue)
+        c->sql_queue = 64;
+    pthread_mutex_init(&srv->wait_mu, NULL);
+    pthread_cond_init(&srv->wait_cv, NULL);
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_TURBO;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, srv->host, &s4->sin_addr) == 1) {
@@ -710,12 +790,11 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
 
     srv->daemon = MHD_start_daemon(
         flags, c->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, c->threads, MHD_OPTION_CONNECTION_LIMIT,
-        c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128u << 10), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, c->threads, MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
     if (!srv->daemon) {
         sl_error_setf(err, SL_EIO, 0, "cannot listen on %s:%u: %s", srv->host, c->port,
                       errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -724,6 +803,17 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : c->port;
+    if (pthread_create(&srv->timer, NULL, timer_main, srv) != 0) {
+        sl_error_set(err, SL_ENOMEM, "cannot start the timer thread", 0);
+        sl_server_free(srv);
+        return SL_ENOMEM;
+    }
+    srv->timer_started = true;
+    int rc = sl_http_sql_start(srv, err);
+    if (rc) {
+        sl_server_free(srv);
+        return rc;
+    }
     *out = srv;
     return 0;
 }
@@ -743,6 +833,15 @@ void sl_server_free(sl_server *srv)
     if (!srv)
         return;
     atomic_store(&srv->accepting, false);
+    sl_http_sql_stop(srv);
+    if (srv->timer_started) {
+        pthread_mutex_lock(&srv->wait_mu);
+        srv->timer_stop = true;
+        sweep_waiters(srv, true);
+        pthread_cond_signal(&srv->wait_cv);
+        pthread_mutex_unlock(&srv->wait_mu);
+        pthread_join(srv->timer, NULL);
+    }
     if (srv->daemon) {
         /* Parked requests are answered by the batcher (stopped before this); give the pool
          * threads a moment to send those answers before the daemon goes. */
@@ -758,6 +857,9 @@ void sl_server_free(sl_server *srv)
     sl_ratelimit_free(srv->api_rl);
     pthread_mutex_destroy(&srv->pool_mu);
     pthread_mutex_destroy(&srv->sql_mu);
+    pthread_cond_destroy(&srv->sql_cv);
+    pthread_mutex_destroy(&srv->wait_mu);
+    pthread_cond_destroy(&srv->wait_cv);
     free(srv->host);
     free(srv->cors_origin);
     free(srv);

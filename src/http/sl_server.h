@@ -25,10 +25,10 @@ typedef struct sl_sink sl_sink;
 typedef enum { SL_LOG_DEBUG, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR } sl_log_level;
 
 typedef struct {
-    const char *host; /* address to bind, e.g. "127.0.0.1", "0.0.0.0", "::" */
-    uint16_t port;    /* 0: any free port (see sl_server_port) */
-    unsigned threads; /* worker threads; 0: one per CPU */
-    unsigned max_connections;     /* 0: 4096 */
+    const char *host;              /* address to bind, e.g. "127.0.0.1", "0.0.0.0", "::" */
+    uint16_t port;                 /* 0: any free port (see sl_server_port) */
+    unsigned threads;              /* worker threads; 0: one per CPU */
+    unsigned max_connections;      /* 0: 4096 */
     unsigned connection_timeout_s; /* idle or slow client; 0: 30 */
     size_t max_request_bytes;      /* body cap after decompression; 0: 100 MiB */
     size_t max_ratio;              /* decompression ratio cap; 0: 1000 */
@@ -40,12 +40,16 @@ typedef struct {
     sl_log_level log_level;        /* structured JSON lines on stderr at this level and up */
     bool log_requests;             /* one line per request (at info) */
 
-    /* Collaborators (not owned). sql_sink is a read-only connection for /v0/sql; the server
-     * serialises its use. Any may be NULL in tests: the endpoints needing it answer 503. */
+    /* Collaborators (not owned). sql_sinks are read-only connections for /v0/sql: each gets a
+     * worker thread of its own, so queries never hold HTTP threads; n_sql_sinks queries run at
+     * once, up to sql_queue more wait, past that 503. Any may be NULL (n_sql_sinks 0) in tests:
+     * the endpoints needing it answer 503. */
     sl_catalog *catalog;
     sl_tokens *tokens;
     sl_batcher *batcher;
-    sl_sink *sql_sink;
+    sl_sink **sql_sinks;
+    size_t n_sql_sinks;
+    unsigned sql_queue; /* 0: 64 */
 } sl_server_config;
 
 /* Starts listening and serving. The config is copied (strings too). */

@@ -140,10 +140,20 @@ static uint32_t array_depth(const sl_type *t)
     return d;
 }
 
+/* Columns of the quarantine table besides the data source's own (SPEC §6). */
+static const char *const quarantine_names[] = {"c__error_column", "c__error", "c__import_id",
+                                               "c__raw", "insertion_date"};
+
 static int plan_column(sl_converter *conv, uint32_t i, sl_error *err)
 {
     const sl_column *col = &conv->df->columns[i];
     column_plan *cp = &conv->cols[i];
+    for (size_t k = 0; k < sizeof(quarantine_names) / sizeof(quarantine_names[0]); k++)
+        if (sl_str_eq_cstr(col->name, quarantine_names[k]))
+            return sl_error_setf(err, SL_ESCHEMA, 0,
+                                 "column name '%s' is reserved for the quarantine table; rename "
+                                 "the column (its path can stay the same)",
+                                 quarantine_names[k]);
     cp->col = col;
     cp->type = col->type;
     int rc = sl_jsonpath_parse(col->jsonpath, &conv->arena, &cp->path, err);
@@ -552,7 +562,9 @@ static int encode_column(const sl_converter *conv, sl_convert_state *st, uint32_
     if ((rc = sl_buf_append(rows, "\x00", 1)) < 0)
         return rc;
     size_t mark = rows->len;
-    sl_error err = {0};
+    sl_error err; /* not zeroed: 200+ bytes per column would show in profiles */
+    err.code = 0;
+    err.msg = NULL;
     rc = cp->n_remainder
              ? encode_path(st, cp->type, &s->v, cp->remainder, cp->n_remainder, rows, &err)
              : sl_type_encode(cp->type, &s->v, &st->scratch, rows, &err);
@@ -753,6 +765,8 @@ static int run_array(run_ctx *x, const char *start, const char *end, uint64_t *l
         if (sl_json_scan_value(&ec, &v) < 0) {
             r = -1;
             err = row_err;
+            if (row_err.msg == row_err.detail) /* keep msg pointing into the copy */
+                err.msg = err.detail;
             err.offset += (size_t)(elem - start);
             break;
         }

@@ -101,7 +101,7 @@ static uint64_t hash_key(uint32_t parent, sl_str key)
 static bool key_unusable(sl_str key)
 {
     for (size_t i = 0; i < key.len; i++)
-        if ((uint8_t)key.ptr[i] < 0x20 || key.ptr[i] == '`')
+        if ((uint8_t)key.ptr[i] < 0x20 || key.ptr[i] == 0x7f || key.ptr[i] == '`')
             return true;
     return false;
 }
@@ -379,6 +379,8 @@ static int read_array(infer *in, const char *start, const char *end, const char 
 
 static int read_body(infer *in, sl_str body)
 {
+    if (body.len == 0)
+        return 0;
     const char *p = body.ptr, *end = body.ptr + body.len;
     if (body.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
@@ -708,17 +710,29 @@ int sl_infer_datasource(sl_str body, const sl_infer_options *opt, sl_buf *out,
     sl_buf_init(&in.scratch, 0);
 
     int rc = read_body(&in, body);
-    if (rc == 0 && in.rows == 0)
+    if (rc == 0 && in.rows == 0 && in.skipped == 0)
+        rc = sl_error_set(err, SL_EVALUE,
+                          "no row to infer a schema from: the body is empty; send NDJSON (one "
+                          "object per line), one object, or an array of objects",
+                          0);
+    else if (rc == 0 && in.rows == 0)
         rc = sl_error_setf(err, SL_EVALUE, 0,
-                           "no row to infer a schema from: %llu row(s) were not JSON objects; "
-                           "send NDJSON (one object per line), one object, or an array of objects",
+                           "no row to infer a schema from: none of the %llu row(s) is a valid "
+                           "JSON object; send NDJSON (one object per line), one object, or an "
+                           "array of objects",
                            (unsigned long long)in.skipped);
     else if (rc)
         sl_error_set(err, rc, NULL, 0);
     if (rc == 0) {
         for (const field *f = in.root.first; f; f = f->next)
             emit_field(&in, f);
-        rc = assign_names(&in);
+        if (in.n_cols == 0)
+            rc = sl_error_set(err, SL_EVALUE,
+                              "no column to create: the rows have no keys, or only keys with a "
+                              "backtick or control character",
+                              0);
+        else
+            rc = assign_names(&in);
         sl_buf file;
         sl_buf_init(&file, 0);
         if (rc == 0)
@@ -726,7 +740,7 @@ int sl_infer_datasource(sl_str body, const sl_infer_options *opt, sl_buf *out,
         if (rc == 0)
             rc = sl_buf_append(out, file.data, file.len);
         sl_buf_free(&file);
-        if (rc)
+        if (rc && rc != SL_EVALUE)
             sl_error_set(err, rc, NULL, 0);
     }
     if (stats) {

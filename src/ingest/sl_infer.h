@@ -20,7 +20,7 @@
 
 typedef struct {
     size_t max_rows;    /* valid rows to read; 0 = SL_INFER_DEFAULT_ROWS */
-    size_t max_columns; /* columns to create; 0 = SL_INFER_DEFAULT_COLUMNS */
+    size_t max_columns; /* columns to create; 0 = SL_INFER_DEFAULT_COLUMNS; at most 10000 */
 } sl_infer_options;
 
 /* What the inference saw; optional output. */
@@ -36,8 +36,9 @@ typedef struct {
 /* Infers a schema from the rows of `body` (NDJSON, one object, or a top-level array of objects,
  * split exactly as sl_convert splits them; rows that are invalid JSON or not objects are
  * skipped) and appends a complete .datasource file to `out`. `opt` and `stats` may be NULL.
- * Returns 0; SL_EVALUE with err->msg when no row is a JSON object; SL_ETOOBIG/SL_ENOMEM from
- * `out` (then `out` is unchanged). */
+ * Returns 0; SL_EVALUE with err->msg when no row is a JSON object or the rows give no column
+ * (only `{}`, or only keys no path can name); SL_ETOOBIG/SL_ENOMEM from `out`. On error `out` is
+ * unchanged. */
 int sl_infer_datasource(sl_str body, const sl_infer_options *opt, sl_buf *out,
                         sl_infer_stats *stats, sl_error *err);
 

@@ -37,12 +37,16 @@ def test_random_schema(k, ch, sluice_bin, workdir):
     res = diffcore.run_sluice(workdir, ds, nd)
     case = diffcore.Case([(c.name, c.type.sql, c.needs_value) for c in cols],
                          [row.text for row in rows], [row.valid_json for row in rows],
-                         [row.cells for row in rows], [row.notes for row in rows])
+                         [row.cells for row in rows], [row.notes for row in rows],
+                         {c.name: c.default is not None for c in cols})
     out = diffcore.compare(ch, "d%d" % k, [c.ddl() for c in cols], case, res)
+    path = os.environ.get("SLUICE_DIFF_REPORT")
+    if path and out.documented and not out.diffs:
+        with open(path, "a") as f:
+            f.write("seed %d: documented differences %s\n" % (seed, out.documented))
     if out.diffs:
         msg = "seed %d (SLUICE_DIFF_SEED=%d case %d), files in %s\nschema:\n%s\n%s" % (
             seed, SEED, k, workdir, ds, diffcore.summary(out))
-        path = os.environ.get("SLUICE_DIFF_REPORT")
         if path:
             with open(path, "a") as f:
                 f.write(msg + "\n" + "\n".join(str(d) for d in out.diffs[25:]) + "\n\n")

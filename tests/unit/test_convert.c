@@ -125,6 +125,17 @@ Test(convert, array_body_and_single_object)
     close_schema(&f);
 }
 
+Test(convert, truncated_array_body)
+{
+    fixture f;
+    open_schema(&f, simple_schema);
+    run_cstr(&f, "[{\"name\":\"a\",\"n\":1},{\"name\":\"b\",\"n\":2");
+    cr_assert_eq(f.stats.rows, 1);
+    cr_assert_eq(f.stats.quarantined, 1);
+    cr_assert(strncmp(f.issues, "1::invalid JSON at byte ", 24) == 0, "%s", f.issues);
+    close_schema(&f);
+}
+
 Test(convert, array_element_not_object)
 {
     fixture f;
@@ -382,6 +393,9 @@ Test(convert, schema_errors)
     expect_schema_error("SCHEMA >\n    `t` String `json:$.tags[:]`\n",
                         "column 't' has [:] in its path '$.tags[:]' but its type String is not an "
                         "Array; make it Array(...) or drop the [:]");
+    expect_schema_error("SCHEMA >\n    `c__raw` String `json:$.raw`\n",
+                        "column name 'c__raw' is reserved for the quarantine table; rename the "
+                        "column (its path can stay the same)");
     expect_schema_error("SCHEMA >\n    `t` Array(String) `json:$.t[:][:]`\n",
                         "column 't': its path '$.t[:][:]' has 2 [:] steps but its type "
                         "Array(String) has only 1 array levels");

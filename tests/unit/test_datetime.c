@@ -575,3 +575,42 @@ Test(datetime, datetime64_ranges)
     t = ok_tz("2026-01-02", NULL);
     cr_expect_eq(sl_datetime64_to_ticks(&t, 10, &ticks, &err), SL_EINVAL);
 }
+
+/* DateTime64's range on the column's wall clock (ClickHouse shows and stores "2299-12-31
+ * 23:59:59" in America/New_York, 2300-01-01 04:59:59 UTC); ticks stay UTC. */
+Test(datetime, datetime64_range_in_local_time)
+{
+    sl_error err = {0};
+    int64_t ticks = 0;
+    sl_tz *ny = load("America/New_York");
+    sl_tz *kol = load("Asia/Kolkata");
+    sl_instant t = ok_tz("2299-12-31 23:59:59", ny);
+    cr_expect_eq(sl_datetime64_to_ticks(&t, 0, &ticks, &err), SL_ERANGE); /* UTC check */
+    cr_assert_eq(sl_datetime64_to_ticks_tz(&t, 0, ny, &ticks, &err), 0, "%s", err.msg);
+    cr_expect_eq(ticks, INT64_C(10413809999));
+    t = ok_tz("2300-01-01 00:00:00", ny);
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 3, ny, &ticks, &err), SL_ERANGE);
+    cr_expect_str_eq(err.msg, "2300-01-01 00:00:00 (the column's local time) is outside "
+                              "DateTime64 [1900-01-01 00:00:00, 2299-12-31 23:59:59.999999999]");
+    t = ok_tz("1900-01-01 00:00:00", kol);
+    cr_assert_eq(sl_datetime64_to_ticks_tz(&t, 0, kol, &ticks, &err), 0, "%s", err.msg);
+    cr_expect_eq(ticks, INT64_C(-2209008070)); /* local mean time +05:21:10 */
+    t = ok_tz("1899-12-31 23:59:59.999", kol);
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 3, kol, &ticks, &err), SL_ERANGE);
+    /* An instant given with an offset is checked where the column shows it. */
+    t = ok_tz("2300-01-01T04:59:59Z", NULL);
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 0, ny, &ticks, &err), 0);
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 0, NULL, &ticks, &err), SL_ERANGE);
+    /* Far outside the range no offset is looked up. */
+    t = (sl_instant){INT64_MAX / 2, 0};
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 0, ny, &ticks, &err), SL_ERANGE);
+    t = (sl_instant){INT64_MIN / 2, 0};
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 0, ny, &ticks, &err), SL_ERANGE);
+    /* Scale 9 still ends where Int64 does, whatever the zone. */
+    t = ok_tz("2262-04-11 23:47:16.854775808Z", NULL);
+    cr_expect_eq(sl_datetime64_to_ticks_tz(&t, 9, ny, &ticks, &err), SL_ERANGE);
+    cr_expect_str_eq(err.msg, "2262-04-11 23:47:16 UTC is past DateTime64(9)'s last instant, "
+                              "2262-04-11 23:47:16.854775807 UTC");
+    sl_tz_free(ny);
+    sl_tz_free(kol);
+}

@@ -399,10 +399,10 @@ Test(infer, escaped_keys_are_decoded)
 Test(infer, unusable_keys_are_left_out)
 {
     sl_infer_stats st;
-    const char *body = "{\"a`b\":1,\"new\\nline\":2,\"ok\":3}\n";
+    const char *body = "{\"a`b\":1,\"new\\nline\":2,\"ok\":3,\"del\x7f\":4}\n";
     infer_opts(body, strlen(body), NULL, "SCHEMA >\n    `ok` Int64 `json:$.ok`\n" ENGINE_TUPLE,
                &st);
-    cr_assert_eq(st.unusable_keys, 2);
+    cr_assert_eq(st.unusable_keys, 3);
 }
 
 Test(infer, long_names_are_cut)
@@ -502,6 +502,23 @@ Test(infer, no_rows)
         cr_assert_eq(rc, SL_EVALUE, "body %zu", i);
         cr_assert(err.msg && strstr(err.msg, "no row"), "%s", err.msg);
         cr_assert_eq(out.len, 0);
+        sl_buf_free(&out);
+    }
+}
+
+Test(infer, no_columns)
+{
+    const char *bodies[] = {"{}\n{}\n", "{\"a`b\":1}", "[{}]"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        sl_buf out;
+        sl_buf_init(&out, 0);
+        sl_error err = {0};
+        sl_infer_stats st;
+        int rc = sl_infer_datasource(sl_str_from_cstr(bodies[i]), NULL, &out, &st, &err);
+        cr_assert_eq(rc, SL_EVALUE, "body %zu", i);
+        cr_assert(err.msg && strstr(err.msg, "no column"), "%s", err.msg);
+        cr_assert_eq(out.len, 0);
+        cr_assert_eq(st.columns, 0);
         sl_buf_free(&out);
     }
 }

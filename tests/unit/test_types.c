@@ -1016,6 +1016,122 @@ Test(types_encode, rejected_values_and_messages)
     sl_encode_scratch_free(&sc);
 }
 
+/* Every row of "Differences from ClickHouse" in docs/conversion.md where sluice refuses what
+ * ClickHouse 26.7 accepts (what ClickHouse stores is in the comment). The differential test
+ * (tests/diff/diffcore.py) recognises the same cases by type and value shape. */
+typedef struct {
+    const char *type;
+    const char *json;
+    int code;
+    const char *clickhouse;
+} diff_case;
+
+static const diff_case documented_diffs[] = {
+    {"UInt8", "300", SL_ERANGE, "44 (wraps)"},
+    {"UInt64", "18446744073709551621", SL_ERANGE, "5 (wraps)"},
+    {"Int8", "\"-129\"", SL_ERANGE, "127 (wraps)"},
+    {"UInt32", "-7", SL_ERANGE, "4294967289 (wraps)"},
+    {"Array(Int16)", "[1, 40000]", SL_ERANGE, "[1, -25536]"},
+    {"Float64", "1e400", SL_ERANGE, "inf"},
+    {"Float32", "3.4028236e38", SL_ERANGE, "inf"},
+    {"Float32", "\"1e400\"", SL_ERANGE, "inf"},
+    {"Int32", "\"\"", SL_EVALUE, "0"},
+    {"Nullable(Int64)", "\"\"", SL_EVALUE, "0 (not NULL)"},
+    {"Decimal(10, 2)", "\"\"", SL_EVALUE, "0"},
+    {"Decimal(10, 2)", "\".\"", SL_EVALUE, "0"},
+    {"Decimal(10, 2)", "\"1.2.3\"", SL_EVALUE, "1.23"},
+    {"Array(Int32)", "[1, null]", SL_EVALUE, "[1, 0]"},
+    {"Array(String)", "[null]", SL_EVALUE, "['']"},
+    {"Map(String, Float64)", "{\"a\": null}", SL_EVALUE, "{'a': 0}"},
+    {"Tuple(Int32, Bool)", "[1, null]", SL_EVALUE, "(1, false)"},
+    {"Tuple(a Int32, b String)", "{\"a\": 1}", SL_EVALUE, "(1, '')"},
+    {"Tuple(Int32)", "[]", SL_EVALUE, "(0)"},
+    {"Tuple(Nullable(Int32))", "[]", SL_EVALUE, "(0), not (NULL)"},
+    {"Date", "true", SL_EVALUE, "1970-01-02"},
+    {"Date32", "false", SL_EVALUE, "1970-01-01"},
+    {"Date", "\"1969-12-31\"", SL_ERANGE, "1970-01-01 (clamps)"},
+    {"Date", "\"2149-06-07\"", SL_ERANGE, "2149-06-06 (clamps)"},
+    {"Date32", "\"1899-12-31\"", SL_ERANGE, "1900-01-01 (clamps)"},
+    {"Date32", "\"2300-01-01\"", SL_ERANGE, "2299-12-31 (clamps)"},
+    {"DateTime('Europe/Madrid')", "\"1969-12-31T23:59:59Z\"", SL_ERANGE, "1970-01-01 01:00:00"},
+    {"DateTime", "-1", SL_ERANGE, "1970-01-01 00:00:00 (clamps)"},
+    {"DateTime64(0, 'UTC')", "\"2300-01-01T00:00:00Z\"", SL_ERANGE, "2300-01-01 00:00:00"},
+    {"DateTime64(0, 'UTC')", "\"1899-12-31T23:59:59Z\"", SL_ERANGE, "1899-12-31 23:59:59"},
+    {"DateTime64(0, 'America/New_York')", "\"2300-01-01 00:00:00\"", SL_ERANGE,
+     "2300-01-01 00:00:00"},
+    {"Date", "\"2021-02-29\"", SL_ERANGE, "2021-03-01 (rolls over)"},
+    {"Date32", "\"2020-13-01\"", SL_ERANGE, "1900-01-01"},
+    {"DateTime", "\"2020-01-01T24:00:00Z\"", SL_ERANGE, "2020-01-02 00:00:00"},
+    {"DateTime64(3)", "\"2020-01-01T10:00:60Z\"", SL_ERANGE, "2020-01-01 10:01:00"},
+    {"DateTime", "\"2020-01-01T10:00:00+25:00\"", SL_ERANGE, "2019-12-31 09:00:00"},
+    /* best_effort spellings outside sluice's subset: stricter, not corrupting. */
+    {"Date32", "\"2020-1-5\"", SL_EVALUE, "2020-01-05"},
+    {"Date", "\"2020/01/05\"", SL_EVALUE, "2020-01-05"},
+    {"DateTime", "\"Jan 2 2020\"", SL_EVALUE, "2020-01-02 00:00:00"},
+    {"DateTime", "\"Thu, 01 Jan 2020 10:00:00 GMT\"", SL_EVALUE, "2020-01-01 10:00:00"},
+    {"DateTime", "\"2020-01-01 10:00:00 UTC\"", SL_EVALUE, "2020-01-01 10:00:00"},
+    {"DateTime", "\"20200101T100000Z\"", SL_EVALUE, "2020-01-01 10:00:00"},
+    {"DateTime64(3)", "\"2020-01-01T10:00:00+2:00\"", SL_EVALUE, "2020-01-01 08:00:00.000"},
+    {"DateTime64(3)", "\"1989-03-12 18:40:20z\"", SL_EVALUE, "1989-03-12 18:40:20.000"},
+};
+
+Test(types_encode, documented_differences_from_clickhouse)
+{
+    sl_encode_scratch sc;
+    sl_encode_scratch_init(&sc);
+    for (size_t i = 0; i < sizeof(documented_diffs) / sizeof(documented_diffs[0]); i++) {
+        const diff_case *dc = &documented_diffs[i];
+        char got[4096];
+        sl_error err = {0};
+        int rc = encode(dc->type, dc->json, &sc, got, &err);
+        cr_expect_eq(rc, dc->code, "%s <- %s (ClickHouse stores %s): rc %d %s", dc->type, dc->json,
+                     dc->clickhouse, rc, err.msg ? err.msg : "");
+    }
+    /* Compacted JSON text in a String, where ClickHouse keeps the spaces. */
+    char got[4096];
+    sl_error err = {0};
+    cr_expect_eq(encode("String", "{ \"k\" : [1, 2] }", &sc, got, &err), 0);
+    cr_expect_str_eq(got, "0b7b226b223a5b312c325d7d"); /* {"k":[1,2]} */
+    sl_encode_scratch_free(&sc);
+}
+
+/* DateTime64's range is checked on the column's wall clock, as ClickHouse shows and stores it:
+ * "2299-12-31 23:59:59" in America/New_York is 2300-01-01 04:59:59 UTC and is accepted. Ticks
+ * checked against ClickHouse (toUnixTimestamp64Second/Milli). */
+Test(types_encode, datetime64_range_is_local)
+{
+    sl_encode_scratch sc;
+    sl_encode_scratch_init(&sc);
+    char got[4096];
+    sl_error err = {0};
+    cr_expect_eq(
+        encode("DateTime64(0, 'America/New_York')", "\"2299-12-31 23:59:59\"", &sc, got, &err), 0,
+        "%s", err.msg ? err.msg : "");
+    cr_expect_str_eq(got, "4f21b66c02000000"); /* 10413809999 */
+    cr_expect_eq(encode("DateTime64(0, 'America/New_York')", "10413809999", &sc, got, &err), 0);
+    cr_expect_str_eq(got, "4f21b66c02000000");
+    cr_expect_eq(encode("DateTime64(0, 'America/New_York')", "10413810000", &sc, got, &err),
+                 SL_ERANGE);
+    cr_expect_str_eq(err.msg, "10413810000 is not a valid DateTime64(0, 'America/New_York'): "
+                              "2300-01-01 00:00:00 (the column's local time) is outside "
+                              "DateTime64 [1900-01-01 00:00:00, 2299-12-31 23:59:59.999999999]");
+    cr_expect_eq(encode("DateTime64(0, 'Asia/Kolkata')", "\"1900-01-01 00:00:00\"", &sc, got, &err),
+                 0, "%s", err.msg ? err.msg : "");
+    cr_expect_str_eq(got, "3a36557cffffffff"); /* -2209008070, local mean time +05:21:10 */
+    cr_expect_eq(encode("DateTime64(0, 'Asia/Kolkata')", "\"1899-12-31 23:59:59\"", &sc, got, &err),
+                 SL_ERANGE);
+    cr_expect_eq(
+        encode("DateTime64(3, 'Pacific/Chatham')", "\"2299-12-31 23:59:59.999\"", &sc, got, &err),
+        0, "%s", err.msg ? err.msg : "");
+    cr_expect_str_eq(got, "9f286ca378090000"); /* 10413742499999 */
+    /* The same instant in UTC is past the range there. */
+    cr_expect_eq(encode("DateTime64(3, 'UTC')", "\"2300-01-01T04:59:59Z\"", &sc, got, &err),
+                 SL_ERANGE);
+    cr_expect_eq(
+        encode("DateTime64(3, 'America/New_York')", "\"2300-01-01T04:59:59Z\"", &sc, got, &err), 0);
+    sl_encode_scratch_free(&sc);
+}
+
 Test(types_encode, long_values_are_cut_in_messages)
 {
     sl_encode_scratch sc;

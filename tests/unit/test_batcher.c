@@ -1,0 +1,351 @@
+/* Batcher against the fake sink: one insert per table per flush with its dedup token, early
+ * flush for waiters, retries with the same block and token, partial failures, timeouts, dropped
+ * data sources, the buffer cap, stop, stats, and appends from many threads. */
+#include "fake_sink.c"
+#include "sl_batcher.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    char dir[64];
+    fake_sink *sink; /* the batcher's */
+    fake_sink *ddl;  /* the catalog's */
+    sl_catalog *cat;
+    sl_datasource *ds;
+    sl_batcher *b;
+} fx;
+
+static void fx_open(fx *f, uint32_t interval_ms, size_t max_buffer)
+{
+    sl_error err = {0};
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sl_bat_XXXXXX");
+    cr_assert(mkdtemp(f->dir));
+    f->sink = fake_sink_new();
+    f->ddl = fake_sink_new();
+    cr_assert_eq(sl_catalog_open(f->dir, &f->ddl->base, NULL, &f->cat, &err), 0);
+    cr_assert_eq(sl_catalog_create_text(f->cat, SL_STR("ev"), SL_STR("SCHEMA >\n    `a` Int32\n"),
+                                        NULL, &f->ds, &err),
+                 0, "%s", err.msg);
+    sl_batcher_config c;
+    sl_batcher_config_default(&c);
+    c.flush_interval_ms = interval_ms;
+    c.retry_initial_ms = 20;
+    c.retry_max_ms = 80;
+    c.first_seq = 100;
+    if (max_buffer)
+        c.max_buffer_bytes = max_buffer;
+    cr_assert_eq(sl_batcher_new(&c, &f->sink->base, &f->b, &err), 0);
+}
+
+static void fx_close(fx *f)
+{
+    sl_batcher_free(f->b);
+    sl_datasource_release(f->ds);
+    sl_catalog_free(f->cat);
+    sl_sink_close(&f->sink->base);
+    sl_sink_close(&f->ddl->base);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static uint64_t append(fx *f, const char *rows, uint64_t n, const char *q, uint64_t nq)
+{
+    uint64_t seq = 0;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_append(f->b, f->ds, sl_str_from_cstr(rows), n, sl_str_from_cstr(q), nq,
+                                   &seq, &err),
+                 0, "%s", err.msg);
+    return seq;
+}
+
+Test(batcher, one_insert_per_table_per_flush)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    uint64_t s2 = append(&f, "BBBB", 1, "qq", 1);
+    cr_assert_eq(s1, 100);
+    cr_assert_eq(s2, 101);
+    cr_assert(fake_sink_wait_inserts(f.sink, 2, 2000));
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 2);
+    fake_insert *r = &f.sink->inserts[0], *q = &f.sink->inserts[1];
+    cr_assert_str_eq(r->sql, "INSERT INTO `default`.`ev` SETTINGS insert_deduplication_token = "
+                             "'ev:100-101'");
+    cr_assert_str_eq(r->format, "RowBinaryWithDefaults");
+    cr_assert_eq(r->len, 8);
+    cr_assert_eq(memcmp(r->data, "AAAABBBB", 8), 0);
+    cr_assert(strstr(q->sql, "INSERT INTO `default`.`ev_quarantine` (`c__error_column`"));
+    cr_assert(strstr(q->sql, "'ev:100-101'"));
+    cr_assert_str_eq(q->format, "RowBinary");
+    cr_assert_eq(q->len, 2);
+    pthread_mutex_unlock(&f.sink->mu);
+
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 1000, &err), SL_BATCH_COMMITTED);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.rows_committed, 2);
+    cr_assert_eq(st.quarantined_committed, 1);
+    cr_assert_eq(st.bytes_committed, 10);
+    cr_assert_eq(st.flushes, 1);
+    cr_assert_eq(st.buffer_bytes, 0);
+    cr_assert_eq(st.buffer_rows, 0);
+    cr_assert_eq(st.latency_count, 1);
+    cr_assert_eq(st.latency_buckets[SL_BATCHER_LATENCY_BUCKETS - 1], 1);
+    fx_close(&f);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+Test(batcher, waiter_flushes_early)
+{
+    fx f;
+    fx_open(&f, 60000, 0); /* the interval alone would take a minute */
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    uint64_t t0 = now_ms();
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_COMMITTED, "%s", err.msg);
+    cr_assert_lt(now_ms() - t0, 2000);
+    /* Already committed: answered at once, no callback. */
+    cr_assert_eq(sl_batcher_wait_async(f.b, f.ds, s, 0, NULL, NULL, &err), 1);
+    /* A seq never appended. */
+    cr_assert_eq(sl_batcher_wait_async(f.b, f.ds, s + 50, 0, NULL, NULL, &err), SL_EINVAL);
+    fx_close(&f);
+}
+
+Test(batcher, size_trigger)
+{
+    fx f;
+    fx_open(&f, 60000, 0);
+    sl_batcher_free(f.b);
+    sl_batcher_config c;
+    sl_batcher_config_default(&c);
+    c.flush_interval_ms = 60000;
+    c.flush_bytes = 10;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_new(&c, &f.sink->base, &f.b, &err), 0);
+    append(&f, "AAAAAA", 1, "", 0);
+    cr_assert(!fake_sink_wait_inserts(f.sink, 1, 200));
+    append(&f, "BBBBBB", 1, "", 0);
+    cr_assert(fake_sink_wait_inserts(f.sink, 1, 2000));
+    fx_close(&f);
+}
+
+Test(batcher, failure_reported_then_retried_with_same_token)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_fail_inserts(f.sink, 2);
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
+    cr_assert(strstr(err.msg, "fake: insert refused"), "%s", err.msg);
+    /* Rows stay queued: the retry commits them with the same block and token. */
+    cr_assert(fake_sink_wait_inserts(f.sink, 1, 3000));
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_COMMITTED);
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 1);
+    cr_assert(strstr(f.sink->inserts[0].sql, "'ev:100-100'"));
+    cr_assert_eq(f.sink->insert_attempts, 3);
+    pthread_mutex_unlock(&f.sink->mu);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.flush_failures, 2);
+    cr_assert_eq(st.failing_datasources, 0);
+    cr_assert_eq(st.rows_committed, 1);
+    fx_close(&f);
+}
+
+Test(batcher, partial_failure_retries_only_the_failed_table)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_fail_matching(f.sink, "_quarantine");
+    uint64_t s = append(&f, "AAAA", 1, "QQ", 1);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
+    /* Rows appended meanwhile queue behind the failing batch. */
+    uint64_t s2 = append(&f, "BBBB", 1, "", 0);
+    fake_sink_fail_matching(f.sink, "");
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 5000, &err), SL_BATCH_COMMITTED, "%s", err.msg);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 2);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "`ev_quarantine`"), 1);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:100-100'"), 2);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:101-101'"), 1);
+    fx_close(&f);
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    sl_batch_status status;
+} cb_state;
+
+static void on_done(void *ud, uint64_t seq, sl_batch_status status, const char *msg)
+{
+    (void)seq;
+    (void)msg;
+    cb_state *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->calls++;
+    c->status = status;
+    pthread_mutex_unlock(&c->mu);
+}
+
+Test(batcher, timeout_then_stop)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_set_hold(f.sink, true);
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    uint64_t t0 = now_ms();
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 100, &err), SL_BATCH_TIMEOUT);
+    cr_assert_lt(now_ms() - t0, 1500);
+    cb_state c = {PTHREAD_MUTEX_INITIALIZER, 0, SL_BATCH_FAILED};
+    uint64_t s2 = append(&f, "BBBB", 1, "", 0);
+    cr_assert_eq(sl_batcher_wait_async(f.b, f.ds, s2, 0, on_done, &c, &err), 0);
+    fake_sink_set_hold(f.sink, false);
+    /* Stop flushes everything left and answers the waiter. */
+    cr_assert_eq(sl_batcher_stop(f.b, 2000, &err), 0, "%s", err.msg);
+    cr_assert_eq(c.calls, 1);
+    cr_assert_eq(c.status, SL_BATCH_COMMITTED);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT"), 2);
+    uint64_t s3;
+    cr_assert_eq(sl_batcher_append(f.b, f.ds, SL_STR("x"), 1, SL_STR(""), 0, &s3, &err), SL_EIO);
+    fx_close(&f);
+}
+
+Test(batcher, stop_with_failing_storage_reports_loss)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_fail_inserts(f.sink, 1000000);
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    cb_state c = {PTHREAD_MUTEX_INITIALIZER, 0, SL_BATCH_COMMITTED};
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
+    cr_assert_eq(sl_batcher_wait_async(f.b, f.ds, s, 0, on_done, &c, &err), 0);
+    cr_assert_eq(sl_batcher_stop(f.b, 200, &err), SL_EIO);
+    cr_assert(strstr(err.msg, "1 rows"), "%s", err.msg);
+    cr_assert_eq(c.calls, 1);
+    cr_assert(c.status == SL_BATCH_FAILED || c.status == SL_BATCH_STOPPED);
+    fx_close(&f);
+}
+
+Test(batcher, dropped_datasource_discards)
+{
+    fx f;
+    fx_open(&f, 60000, 0);
+    fake_sink_set_hold(f.sink, true);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    cb_state c1 = {PTHREAD_MUTEX_INITIALIZER, 0, SL_BATCH_COMMITTED};
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait_async(f.b, f.ds, s1, 0, on_done, &c1, &err), 0);
+    /* s1 is in flight (held); s2 pending when the data source goes. */
+    usleep(100000);
+    uint64_t s2 = append(&f, "BBBB", 1, "", 0);
+    cb_state c2 = {PTHREAD_MUTEX_INITIALIZER, 0, SL_BATCH_COMMITTED};
+    cr_assert_eq(sl_catalog_drop(f.cat, SL_STR("ev"), &err), 0);
+    cr_assert_eq(sl_batcher_append(f.b, f.ds, SL_STR("x"), 1, SL_STR(""), 0, &s2, &err),
+                 SL_EMISSING);
+    fake_sink_set_hold(f.sink, false);
+    (void)c2;
+    for (int i = 0; i < 100 && c1.calls == 0; i++)
+        usleep(20000);
+    cr_assert_eq(c1.calls, 1);
+    cr_assert_eq(c1.status, SL_BATCH_COMMITTED);
+    sl_batcher_stats st;
+    for (int i = 0; i < 100; i++) {
+        sl_batcher_get_stats(f.b, &st);
+        if (st.rows_discarded)
+            break;
+        usleep(20000);
+    }
+    cr_assert_eq(st.rows_discarded, 1);
+    cr_assert_eq(st.buffer_bytes, 0);
+    fx_close(&f);
+}
+
+Test(batcher, buffer_cap)
+{
+    fx f;
+    fx_open(&f, 60000, 10);
+    append(&f, "AAAAAAAA", 1, "", 0);
+    uint64_t s;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_append(f.b, f.ds, SL_STR("BBBB"), 1, SL_STR(""), 0, &s, &err),
+                 SL_ETOOBIG);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 2000, &err), 0, "%s", err.msg);
+    append(&f, "BBBB", 1, "", 0);
+    fx_close(&f);
+}
+
+typedef struct {
+    fx *f;
+    int n;
+} thr_arg;
+
+static void *appender(void *p)
+{
+    thr_arg *a = p;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t seq;
+        sl_error err = {0};
+        if (sl_batcher_append(a->f->b, a->f->ds, SL_STR("ROW1"), 1, SL_STR("Q"), 1, &seq, &err))
+            return (void *)1;
+        if (i % 100 == 0 &&
+            sl_batcher_wait(a->f->b, a->f->ds, seq, 5000, &err) != SL_BATCH_COMMITTED)
+            return (void *)2;
+    }
+    return NULL;
+}
+
+Test(batcher, concurrent_appends)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    pthread_t th[4];
+    thr_arg a = {&f, 1000};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, appender, &a);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        cr_assert_null(r);
+    }
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_flush(f.b, f.ds, 5000, &err), 0, "%s", err.msg);
+    size_t rows = 0, q = 0;
+    pthread_mutex_lock(&f.sink->mu);
+    for (size_t i = 0; i < f.sink->n_inserts; i++) {
+        cr_assert(!f.sink->inserts[i].deduplicated);
+        if (strstr(f.sink->inserts[i].sql, "_quarantine"))
+            q += f.sink->inserts[i].len;
+        else
+            rows += f.sink->inserts[i].len / 4;
+    }
+    pthread_mutex_unlock(&f.sink->mu);
+    cr_assert_eq(rows, 4000);
+    cr_assert_eq(q, 4000);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.rows_committed, 4000);
+    cr_assert_eq(st.quarantined_committed, 4000);
+    cr_assert_eq(st.appends, 4000);
+    cr_assert_eq(st.waiters, 0);
+    fx_close(&f);
+}
