@@ -52,13 +52,19 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps test unit-test fuzz-replay diff-test e2e-test format format-check clean \
+.PHONY: all run deps test unit-test fuzz-replay diff-test e2e-test format format-check clean \
         bench fuzz
 
 all: $(BUILD)/sluice
 
 deps:
 	@bash scripts/deps.sh
+
+# Installs what is missing, builds, and starts the server on the embedded engine
+# (127.0.0.1:7181, data in ./data). SLUICE_* variables configure it; see `sluice serve --help`.
+run: deps
+	$(MAKE) MODE=release all
+	./build/release/sluice serve
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -113,6 +119,7 @@ test: deps
 	$(MAKE) MODE=asan unit-test
 	$(MAKE) fuzz-replay
 	$(MAKE) MODE=release diff-test
+	$(MAKE) MODE=release e2e-test
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' '*.cc' 2>/dev/null; \
                  ls src/*/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*.c bench/*.cc 2>/dev/null)

@@ -203,8 +203,9 @@ static bool print_table(sl_str body)
         sl_str s = {stats.ptr, stats.len};
         char bytes[32];
         human_bytes((double)sl_client_json_u64(s, "bytes_read"), bytes, sizeof(bytes));
-        fprintf(stderr, " in %.3f s (read %llu rows, %s)", json_double(s, "elapsed"),
-                (unsigned long long)sl_client_json_u64(s, "rows_read"), bytes);
+        uint64_t read = sl_client_json_u64(s, "rows_read");
+        fprintf(stderr, " in %.3f s (read %llu row%s, %s)", json_double(s, "elapsed"),
+                (unsigned long long)read, read == 1 ? "" : "s", bytes);
     }
     fputc('\n', stderr);
     return true;

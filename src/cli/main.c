@@ -16,8 +16,8 @@ static const char usage[] =
     "config file ~/.config/sluice/config with 'host = ...' and 'token = ...' lines):\n"
     "  send DATASOURCE FILE.ndjson[.gz]    send rows in batches, retried, with a progress bar\n"
     "  sql QUERY                           run a read-only query and print the result\n"
-    "  datasource ls|push|pull|rm|truncate manage data sources\n"
-    "  token ls|create|rm                  manage API tokens\n"
+    "  datasource SUBCOMMAND               ls, push, pull, rm or truncate data sources\n"
+    "  token SUBCOMMAND                    ls, create or rm API tokens\n"
     "\n"
     "offline (no server):\n"
     "  check FILE.datasource FILE.ndjson   convert rows offline and report what would be\n"
@@ -39,6 +39,14 @@ static const command commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* `sluice help CMD [SUB]` is `sluice CMD [SUB] --help`. */
+    char *help_argv[5] = {argv[0], NULL, NULL, NULL, NULL};
+    if (argc >= 3 && argc <= 4 && strcmp(argv[1], "help") == 0) {
+        for (int i = 2; i < argc; i++)
+            help_argv[i - 1] = argv[i];
+        help_argv[argc - 1] = (char *)"--help";
+        argv = help_argv;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);

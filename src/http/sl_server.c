@@ -435,6 +435,7 @@ static void sweep_waiters(sl_server *srv, bool all)
 static void *timer_main(void *arg)
 {
     sl_server *srv = arg;
+    double last_prune = sl_ratelimit_now();
     pthread_mutex_lock(&srv->wait_mu);
     while (!srv->timer_stop) {
         struct timespec ts;
@@ -447,6 +448,13 @@ static void *timer_main(void *arg)
         pthread_cond_timedwait(&srv->wait_cv, &srv->wait_mu, &ts);
         if (srv->waiters)
             sweep_waiters(srv, false);
+        /* Buckets idle for a minute are full anyway: forget them, so names sent once do not
+         * accumulate. */
+        double now = sl_ratelimit_now();
+        if (now - last_prune > 60) {
+            sl_ratelimit_prune(srv->rl, now, 60);
+            last_prune = now;
+        }
     }
     pthread_mutex_unlock(&srv->wait_mu);
     return NULL;

@@ -747,10 +747,13 @@ static bool is_blank(const char *p, const char *e)
     return true;
 }
 
-/* A body whose first value is '[': each element is a row. Returns the bytes consumed. */
+/* A line that starts with '[': a JSON array whose elements are rows. Returns 0 with *next after
+ * the array (or at `end`), 1 when not even a first element could be read (the caller then treats
+ * the line as an ordinary bad row), or an output-buffer error. */
 static int run_array(run_ctx *x, const char *start, const char *end, uint64_t *line,
                      const char **next)
 {
+    uint64_t n_elems = 0;
     sl_json_cursor c;
     sl_error err = {0};
     sl_json_cursor_init(&c, start, (size_t)(end - start), &err);
@@ -763,6 +766,8 @@ static int run_array(run_ctx *x, const char *start, const char *end, uint64_t *l
         sl_json_cursor ec;
         sl_json_cursor_init(&ec, elem, (size_t)(end - elem), &row_err);
         if (sl_json_scan_value(&ec, &v) < 0) {
+            if (n_elems == 0)
+                return 1;
             r = -1;
             err = row_err;
             if (row_err.msg == row_err.detail) /* keep msg pointing into the copy */
@@ -779,13 +784,18 @@ static int run_array(run_ctx *x, const char *start, const char *end, uint64_t *l
         if (rc)
             return rc;
         c.p = ec.p;
+        n_elems++;
     }
+    if (r < 0 && n_elems == 0)
+        return 1;
     if (r < 0) {
         /* The array itself is broken: what follows cannot be split into rows reliably, so the
          * rest of the body is quarantined as one row. */
         const char *from = c.p < end ? c.p : end;
         *line += count_newlines(line_pos, from);
         sl_str raw = {from, (size_t)(end - from)};
+        while (raw.len && (raw.ptr[raw.len - 1] == '\n' || raw.ptr[raw.len - 1] == '\r'))
+            raw.len--;
         err.offset = err.offset >= (size_t)(from - start) ? err.offset - (size_t)(from - start) : 0;
         int rc = emit_row(x, raw, *line, &err);
         *line += count_newlines(from, end);
@@ -831,10 +841,12 @@ int sl_convert(const sl_converter *conv, sl_convert_state *st, sl_str body,
         if (*q == '[') {
             const char *next;
             int rc = run_array(&x, q, end, &line, &next);
-            if (rc)
+            if (rc < 0)
                 return rc;
-            p = next;
-            continue;
+            if (rc == 0) {
+                p = next;
+                continue;
+            }
         }
         sl_error err = {0};
         size_t used = 0;

@@ -76,6 +76,8 @@ def test_help_lists_every_command(home):
         assert cmd in out
     r = run([], home)
     assert r.returncode == 2
+    r = run(["help", "datasource", "pull"], home)
+    assert r.returncode == 0 and r.stdout.startswith(b"usage: sluice datasource pull")
 
 
 @pytest.mark.parametrize("args", [
@@ -605,3 +607,33 @@ def test_token_commands(fake, home):
     assert fake.requests[-1].method == "DELETE"
     assert fake.requests[-1].path == "/v0/tokens/ci bot"
     assert b"deleted token 'ci bot'" in r.stdout
+
+
+def test_send_reports_replayed_batches(fake, home, tmp_path):
+    def replayed(req):
+        status, headers, body = events_ok(req)
+        headers["Idempotent-Replayed"] = "true"
+        return status, headers, body
+
+    fake.handler = replayed
+    f = tmp_path / "rows.ndjson"
+    f.write_bytes(make_rows(100))
+    r = run(["send", "ev", str(f), "--batch-bytes", "2KiB"], home, host=fake.url)
+    assert r.returncode == 0, r.stderr
+    n = len(fake.requests)
+    assert n > 1
+    assert f"({n} batches".encode() in r.stdout
+    assert f"{n} already sent before".encode() in r.stdout
+    assert all(len(q.body) <= 2048 for q in fake.requests)
+
+
+def test_config_file_unknown_key_is_reported(fake, home, tmp_path):
+    fake.handler = lambda req: json_answer(200, {"tokens": []})
+    cfg = tmp_path / "c"
+    cfg.write_text(f"host = {fake.url}\nhots = x\n")
+    r = run(["token", "ls"], home, env={"SLUICE_CONFIG": str(cfg)})
+    assert r.returncode == 0
+    assert b"unknown key 'hots'" in r.stderr
+    cfg.write_text("just words\n")
+    r = run(["token", "ls"], home, env={"SLUICE_CONFIG": str(cfg)})
+    assert r.returncode == 2 and b"expected 'key = value'" in r.stderr

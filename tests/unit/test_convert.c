@@ -136,6 +136,19 @@ Test(convert, truncated_array_body)
     close_schema(&f);
 }
 
+Test(convert, broken_array_line_is_one_bad_line)
+{
+    fixture f;
+    open_schema(&f, simple_schema);
+    run_cstr(&f, "[bad\n{\"name\":\"a\",\"n\":1}\n");
+    cr_assert_eq(f.stats.rows, 1);
+    cr_assert_eq(f.stats.quarantined, 1);
+    cr_assert(strncmp(f.issues, "1::invalid JSON at byte 1", 25) == 0, "%s", f.issues);
+    /* c__raw is the whole first line, '[' included */
+    cr_assert(memcmp(f.q.data + f.q.len - 5, "\x04[bad", 5) == 0);
+    close_schema(&f);
+}
+
 Test(convert, array_element_not_object)
 {
     fixture f;
