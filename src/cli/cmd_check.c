@@ -170,7 +170,8 @@ int sl_cmd_check(int argc, char **argv)
     }
     sl_datafile *df = NULL;
     sl_error err = {0};
-    int rc = sl_datafile_parse((sl_str){(const char *)schema_text.data, schema_text.len}, &df, &err);
+    int rc =
+        sl_datafile_parse((sl_str){(const char *)schema_text.data, schema_text.len}, &df, &err);
     sl_buf_free(&schema_text);
     if (rc) {
         fprintf(stderr, "sluice check: %s: %s\n", paths[0], err.msg ? err.msg : sl_strerror(rc));
@@ -227,8 +228,8 @@ int sl_cmd_check(int argc, char **argv)
         rows.len = quarantine.len = 0;
         opt.first_line = stats.lines + 1;
         double t0 = now_seconds();
-        rc = sl_convert(conv, st, (sl_str){data + pos, end - pos}, &opt, &rows, &quarantine,
-                        &stats);
+        rc =
+            sl_convert(conv, st, (sl_str){data + pos, end - pos}, &opt, &rows, &quarantine, &stats);
         seconds += now_seconds() - t0;
         if (rc) {
             fprintf(stderr, "sluice check: conversion stopped: %s\n", sl_strerror(rc));

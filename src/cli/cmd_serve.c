@@ -326,7 +326,16 @@ int sl_cmd_serve(int argc, char **argv)
         goto out;
     }
     chdb_up = true;
-    sl_sink_chdb_options co = {.path = ch_path, .warm_up = true};
+    /* Settings of the writing connections: column types ClickHouse calls "suspicious" but the
+     * datafile grammar allows (LowCardinality of numbers, long FixedStrings), and JSON columns,
+     * which the converter encodes as their text. */
+    static const char *write_extra[] = {"--allow_suspicious_low_cardinality_types=1",
+                                        "--allow_suspicious_fixed_string_types=1",
+                                        "--input_format_binary_read_json_as_string=1"};
+    sl_sink_chdb_options co = {.path = ch_path,
+                               .warm_up = true,
+                               .extra = write_extra,
+                               .n_extra = sizeof(write_extra) / sizeof(write_extra[0])};
     if (sl_sink_chdb_open(&co, &ins, &err) != 0) {
         fprintf(stderr, "sluice serve: cannot open ClickHouse in %s: %s\n", ch_path, err.msg);
         goto out;

@@ -109,8 +109,8 @@ typedef struct {
 
 void sl_arena_init(sl_arena *a);
 void sl_arena_free(sl_arena *a);
-void *sl_arena_alloc(sl_arena *a, size_t n);      /* zeroed */
-sl_str sl_arena_dup(sl_arena *a, sl_str s);       /* copy with a NUL after it */
+void *sl_arena_alloc(sl_arena *a, size_t n); /* zeroed */
+sl_str sl_arena_dup(sl_arena *a, sl_str s);  /* copy with a NUL after it */
 char *sl_arena_strdup(sl_arena *a, const char *s);
 
 /* Reports an internal failure (allocation of fixed-size internal state) and aborts. */

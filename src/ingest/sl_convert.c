@@ -212,7 +212,8 @@ static int plan_column(sl_converter *conv, uint32_t i, sl_error *err)
         n = st->kind == SL_STEP_KEY ? node_child_key(&conv->arena, n, st->key)
                                     : node_child_index(&conv->arena, n, st->index);
     }
-    n->captures = grow(&conv->arena, n->captures, n->n_captures, &n->cap_captures, sizeof(uint32_t));
+    n->captures =
+        grow(&conv->arena, n->captures, n->n_captures, &n->cap_captures, sizeof(uint32_t));
     n->captures[n->n_captures++] = i;
 
     const sl_type *base = strip_wrappers(col->type);
@@ -294,8 +295,7 @@ static const node *find_key(const node *n, const sl_json_value *key, uint32_t *h
     return NULL;
 }
 
-static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c,
-                         sl_json_kind kind)
+static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c, sl_json_kind kind)
 {
     int r;
     if (kind == SL_JSON_OBJECT && n->n_keys) {
@@ -385,13 +385,11 @@ static int add_issue(sl_convert_state *st, uint32_t column, const char *fmt, ...
         (cp)->col->type_text.ptr, (int)(cp)->path->text.len, (cp)->path->text.ptr
 
 static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
-                       const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out,
-                       sl_error *err);
+                       const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out, sl_error *err);
 
 /* Encodes the value a remainder step leads to, or the element's absence. */
-static int encode_found(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
-                        bool found, const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out,
-                        sl_error *err)
+static int encode_found(sl_convert_state *st, const sl_type *t, const sl_json_value *v, bool found,
+                        const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out, sl_error *err)
 {
     if (found && v->kind != SL_JSON_NULL)
         return encode_path(st, t, v, steps, n_steps, out, err);
@@ -417,8 +415,9 @@ static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_val
         const sl_type *arr = strip_wrappers(t);
         if (arr->kind != SL_TYPE_ARRAY || v->kind != SL_JSON_ARRAY)
             return sl_error_set(err, SL_EVALUE,
-                                v->kind == SL_JSON_ARRAY ? "the type has fewer array levels than the path"
-                                                         : "expected an array for [:]",
+                                v->kind == SL_JSON_ARRAY
+                                    ? "the type has fewer array levels than the path"
+                                    : "expected an array for [:]",
                                 0);
         uint64_t count = 0;
         if ((r = sl_json_array_begin(&c)) < 0)
@@ -708,7 +707,8 @@ static int emit_row(run_ctx *x, sl_str raw, uint64_t line, const sl_error *row_e
     if (row_err) {
         st->n_issues = 0;
         st->messages.len = 0;
-        rc = add_issue(st, NO_COLUMN, "%s", row_err->msg ? row_err->msg : sl_strerror(row_err->code));
+        rc = add_issue(st, NO_COLUMN, "%s",
+                       row_err->msg ? row_err->msg : sl_strerror(row_err->code));
     } else {
         for (uint32_t i = 0; rc == 0 && i < conv->n_cols; i++)
             rc = encode_column(conv, st, i, x->rows);

@@ -46,9 +46,9 @@ typedef struct {
 typedef void (*sl_convert_report_fn)(void *ud, const sl_convert_issue *issue);
 
 typedef struct {
-    sl_str import_id;               /* c__import_id of quarantine rows; ptr NULL → NULL */
-    uint64_t first_line;            /* line number of the body's first line (1 if unsure) */
-    sl_convert_report_fn report;    /* optional */
+    sl_str import_id;            /* c__import_id of quarantine rows; ptr NULL → NULL */
+    uint64_t first_line;         /* line number of the body's first line (1 if unsure) */
+    sl_convert_report_fn report; /* optional */
     void *report_ud;
 } sl_convert_options;
 

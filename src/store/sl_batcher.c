@@ -63,9 +63,11 @@ struct sl_batcher {
     sl_sink *sink;
     pthread_mutex_t mu;
     pthread_cond_t wake; /* flusher sleeps here (CLOCK_MONOTONIC) */
-    pthread_t thread;
-    bool stopping; /* sl_batcher_stop called: no more appends */
-    bool stopped;  /* the flusher has exited: no more waiters */
+    pthread_cond_t reap; /* the timeout thread sleeps here (CLOCK_MONOTONIC) */
+    pthread_t thread;    /* flusher */
+    pthread_t reaper;    /* answers waiters whose deadline passed, even mid-insert */
+    bool stopping;       /* sl_batcher_stop called: no more appends */
+    bool stopped;        /* the flusher has exited: no more waiters */
     bool joined;
     uint64_t stop_deadline_ns;
     uint64_t next_seq;
@@ -308,6 +310,8 @@ int sl_batcher_wait_async(sl_batcher *b, const sl_datasource *ds, uint64_t seq, 
     b->st.waiters++;
     q->early = true;
     pthread_cond_signal(&b->wake);
+    if (w->deadline_ns)
+        pthread_cond_signal(&b->reap);
     pthread_mutex_unlock(&b->mu);
     return 0;
 }
@@ -533,7 +537,6 @@ static void *flusher_main(void *arg)
     for (;;) {
         uint64_t now = mono_ns();
         waiter *done = NULL;
-        take_expired(b, now, &done);
 
         /* Forget dropped data sources. */
         for (dsq *q = b->queues, *next; q; q = next) {
@@ -577,10 +580,6 @@ static void *flusher_main(void *arg)
                     idle = false;
             if (b->stopping && (idle || now >= b->stop_deadline_ns))
                 break;
-            for (dsq *q = b->queues; q; q = q->next)
-                for (waiter *w = q->waiters; w; w = w->next)
-                    if (w->deadline_ns && w->deadline_ns < next_ns)
-                        next_ns = w->deadline_ns;
             if (b->stopping && b->stop_deadline_ns < next_ns)
                 next_ns = b->stop_deadline_ns;
             if (next_ns == UINT64_MAX) {
@@ -667,8 +666,39 @@ static void *flusher_main(void *arg)
     if (lost)
         logf_(b, "error", "stopped with %llu rows not committed", (unsigned long long)lost);
     b->stopped = true;
+    pthread_cond_signal(&b->reap);
     pthread_mutex_unlock(&b->mu);
     notify(left, NULL);
+    return NULL;
+}
+
+/* The timeout thread: separate from the flusher so a slow insert does not delay a 504. */
+static void *reaper_main(void *arg)
+{
+    sl_batcher *b = arg;
+    pthread_mutex_lock(&b->mu);
+    while (!b->stopped) {
+        waiter *expired = NULL;
+        take_expired(b, mono_ns(), &expired);
+        if (expired) {
+            pthread_mutex_unlock(&b->mu);
+            notify(expired, NULL);
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        uint64_t next_ns = UINT64_MAX;
+        for (dsq *q = b->queues; q; q = q->next)
+            for (waiter *w = q->waiters; w; w = w->next)
+                if (w->deadline_ns && w->deadline_ns < next_ns)
+                    next_ns = w->deadline_ns;
+        if (next_ns == UINT64_MAX) {
+            pthread_cond_wait(&b->reap, &b->mu);
+        } else {
+            struct timespec ts = {(time_t)(next_ns / 1000000000u), (long)(next_ns % 1000000000u)};
+            pthread_cond_timedwait(&b->reap, &b->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
     return NULL;
 }
 
@@ -709,9 +739,21 @@ int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->wake, &ca);
+    pthread_cond_init(&b->reap, &ca);
     pthread_condattr_destroy(&ca);
-    int e = pthread_create(&b->thread, NULL, flusher_main, b);
+    int e = pthread_create(&b->reaper, NULL, reaper_main, b);
+    if (e == 0) {
+        e = pthread_create(&b->thread, NULL, flusher_main, b);
+        if (e != 0) {
+            pthread_mutex_lock(&b->mu);
+            b->stopped = true;
+            pthread_cond_signal(&b->reap);
+            pthread_mutex_unlock(&b->mu);
+            pthread_join(b->reaper, NULL);
+        }
+    }
     if (e != 0) {
+        pthread_cond_destroy(&b->reap);
         pthread_cond_destroy(&b->wake);
         pthread_mutex_destroy(&b->mu);
         free(b);
@@ -734,6 +776,7 @@ int sl_batcher_stop(sl_batcher *b, uint32_t timeout_ms, sl_error *err)
     pthread_cond_signal(&b->wake);
     pthread_mutex_unlock(&b->mu);
     pthread_join(b->thread, NULL);
+    pthread_join(b->reaper, NULL);
     pthread_mutex_lock(&b->mu);
     b->joined = true;
     uint64_t lost = b->st.rows_discarded - before;
@@ -757,6 +800,7 @@ void sl_batcher_free(sl_batcher *b)
     sl_buf_free(&b->rows_buf);
     sl_buf_free(&b->q_buf);
     sl_buf_free(&b->sql);
+    pthread_cond_destroy(&b->reap);
     pthread_cond_destroy(&b->wake);
     pthread_mutex_destroy(&b->mu);
     free(b);

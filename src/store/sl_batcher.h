@@ -78,17 +78,18 @@ typedef enum {
     SL_BATCH_STOPPED,   /* the batcher stopped before committing them */
 } sl_batch_status;
 
-/* Called exactly once per registered waiter, from the flusher thread (or the thread calling
- * sl_batcher_stop). `message` is the reason for FAILED (ClickHouse's text), else "". Must be quick
- * and must not call back into the batcher (resume a connection, signal a condition). */
+/* Called exactly once per registered waiter, from the flusher thread or the batcher's timer thread.
+ * `message` is the reason for FAILED (ClickHouse's text), else "". Must be quick and must not call
+ * back into the batcher (resume a connection, signal a condition). */
 typedef void (*sl_batcher_wait_fn)(void *ud, uint64_t seq, sl_batch_status status,
                                    const char *message);
 
 /* Asks to be told when append `seq` of `ds` is committed, and requests an early flush of ds.
  * `timeout_ms` 0 = no deadline; else fn gets SL_BATCH_TIMEOUT once it passes (checked by the
- * flusher, so within a few milliseconds). Returns 1 when seq is already committed (fn is NOT
- * called), 0 when registered (fn will be called exactly once, possibly before this returns — on
- * the flusher thread), SL_EINVAL for a seq this data source never got, SL_EIO when stopped. */
+ * batcher's timer thread, so it fires even while an insert hangs). Returns 1 when seq is already
+ * committed (fn is NOT called), 0 when registered (fn will be called exactly once, possibly before
+ * this returns, on another thread), SL_EINVAL for a seq this data source never got, SL_EIO when
+ * stopped. */
 int sl_batcher_wait_async(sl_batcher *b, const sl_datasource *ds, uint64_t seq, uint32_t timeout_ms,
                           sl_batcher_wait_fn fn, void *ud, sl_error *err);
 

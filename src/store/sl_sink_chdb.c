@@ -164,16 +164,15 @@ static void warm_up(sl_sink *sink)
     static const char drop[] = "DROP TABLE IF EXISTS `default`.`sluice-warmup` SYNC";
     if (chdb_query_impl(sink, SL_STR(create), NULL, NULL, &e) != 0)
         return;
-    uint8_t rows[64 * 3];
-    size_t n = 0;
-    for (uint8_t i = 0; i < 64; i++) {
-        /* RowBinary: UInt64 little-endian, then String "a" (length 1). */
-        uint8_t row[11] = {i, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 0};
-        if (n + 10 > sizeof rows)
-            break;
-        memcpy(rows + n, row, 10);
-        n += 10;
+    /* 64 RowBinary rows: x UInt64 little-endian, s String "a" (length 1, then the byte). */
+    uint8_t rows[64 * 10];
+    memset(rows, 0, sizeof rows);
+    for (size_t i = 0; i < 64; i++) {
+        rows[i * 10] = (uint8_t)i;
+        rows[i * 10 + 8] = 1;
+        rows[i * 10 + 9] = 'a';
     }
+    size_t n = sizeof rows;
     chdb_insert_impl(sink, SL_STR("INSERT INTO `default`.`sluice-warmup`"), "RowBinary", rows, n,
                      NULL, &e);
     chdb_query_impl(sink, SL_STR(drop), NULL, NULL, &e);

@@ -703,7 +703,7 @@ def random_row(r, cols, bad=0.04, p_absent=0.015, p_null=0.015, p_broken=0.01):
 
 def strict_json_ok(text):
     """True when `text` is JSON by RFC 8259 with every string valid Unicode. Python's json module
-    also takes lone surrogate escapes ("\\ud800"), which sluice (and ClickHouse in most places)
+    also takes lone surrogate escapes ("\\ud800"), which sluice and ClickHouse
     refuse; such a line is not valid JSON here, so no per-column quarantine cells are expected."""
     try:
         v = json.loads(text, parse_constant=_no_constant)

@@ -354,7 +354,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running e2e test")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def _sluice_binary():
     if not os.access(SLUICE_BIN, os.X_OK):
         pytest.fail("sluice binary not found at %s (build it with `make`, or set SLUICE_BIN)"
@@ -404,7 +404,7 @@ def _log_marks(request):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(tmp_path_factory, _sluice_binary):
     """The shared server (default settings)."""
     d = tmp_path_factory.mktemp("shared")
     s = Server(str(d / "data"), str(d), label="shared")
@@ -414,7 +414,7 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def make_server(tmp_path):
+def make_server(tmp_path, _sluice_binary):
     """make_server(args=[...], env={...}, admin_token=..., data_dir=...) → a started Server,
     stopped at the end of the test. start=False gives an unstarted one."""
     made = []

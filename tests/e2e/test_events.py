@@ -54,11 +54,16 @@ def test_quick_start_auto_create_and_pull(server, tmp_path, sluice_bin):
                     "exits %d: %r)" % (h.returncode, h.stdout[:200]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
     env.update(SLUICE_HOST="http://127.0.0.1:%d" % server.port, SLUICE_TOKEN=server.admin_token)
-    p = subprocess.run([sluice_bin, "datasource", "pull", "simple_events"], cwd=str(tmp_path),
-                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     path = tmp_path / "simple_events.datasource"
-    assert path.exists(), "pull wrote no simple_events.datasource (stdout %r, stderr %r)" % (
+    use_o = b"-o" in h.stdout
+    cmd = [sluice_bin, "datasource", "pull", "simple_events"] + (["-o", str(path)] if use_o
+                                                                 else [])
+    p = subprocess.run(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    if not use_o:
+        path.write_bytes(p.stdout)
+    assert path.exists(), "pull -o wrote no file (stdout %r, stderr %r)" % (
         p.stdout[:300], p.stderr[:300])
     assert path.read_text() == f
 
@@ -173,6 +178,26 @@ def test_crlf_blank_lines_no_trailing_newline(server, ds):
     assert r.json() == counts(4, 0)
     got = server.sql_rows("SELECT id, name FROM %s ORDER BY id" % ds)
     assert [(int(x["id"]), x["name"]) for x in got] == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]
+
+
+def test_single_object_over_several_lines(server, ds):
+    body = json.dumps({"id": 7, "name": "pretty"}, indent=2).encode()
+    assert body.count(b"\n") >= 2
+    r = server.events(ds, body, wait=True).expect(200)
+    assert r.json() == counts(1, 0)
+    assert server.sql_rows("SELECT name FROM %s" % ds) == [{"name": "pretty"}]
+
+
+def test_all_rows_quarantined_wait_true(server, ds):
+    r = server.events(ds, b'{"id":"a"}\n{"id":-1}\nnot json\n', wait=True).expect(200)
+    assert r.json() == counts(0, 3)
+    assert server.count(ds) == 0
+    assert server.count(ds + "_quarantine") == 3
+
+
+def test_unsupported_content_encoding_400(server, ds):
+    r = server.events(ds, b'{"id":1}', headers={"Content-Encoding": "br"})
+    r.expect_error(400)
 
 
 def test_content_type_never_decides(server, ds):
@@ -299,7 +324,12 @@ def test_rate_limited_429(make_server, serve_flag):
     if not flag:
         pytest.skip("`sluice serve --help` lists no request-rate limit flag")
     s = make_server(args=[flag, "2"])
+    # (The other endpoints have a budget of their own here, so space the set-up calls.)
+    time.sleep(1.1)
     s.create_ds("limited", SIMPLE_SCHEMA).expect(200)
+    time.sleep(1.1)
+    s.create_ds("limited_other", SIMPLE_SCHEMA).expect(200)
+    time.sleep(1.1)
     answers = [s.events("limited", rows([i])) for i in range(20)]
     statuses = [a.status for a in answers]
     assert set(statuses) <= {202, 429}, statuses
@@ -314,6 +344,8 @@ def test_rate_limited_429(make_server, serve_flag):
             ra = a.header("Retry-After")
             assert ra is not None and ra.strip().isdigit() and int(ra) >= 1, dict(a.headers)
             assert int(a.header("X-RateLimit-Remaining")) == 0
+    # Limits are per data source: another one is not affected.
+    s.events("limited_other", rows([1])).expect(202)
     s.wait_count("limited", accepted, timeout=3.0)
     # After Retry-After, requests pass again.
     time.sleep(1.1)

@@ -99,3 +99,14 @@ def test_wrong_method(server):
     r = server.req("PUT", "/v0/tokens")
     assert r.status in (404, 405), r
     r.expect_error(r.status)
+
+
+def test_health_and_ready_not_rate_limited(make_server):
+    """Liveness/readiness probes must not be refused because other API traffic used the
+    request budget (a 429 on /v0/health would make an orchestrator restart a healthy server)."""
+    s = make_server(args=["--rate-limit-requests", "2"])
+    for _ in range(6):
+        s.sql("SELECT 1")
+    for path in ("/v0/health", "/v0/ready", "/metrics"):
+        for _ in range(3):
+            s.req("GET", path, token=None).expect(200)

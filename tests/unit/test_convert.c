@@ -19,9 +19,8 @@ static void on_issue(void *ud, const sl_convert_issue *is)
 {
     fixture *f = ud;
     size_t n = strlen(f->issues);
-    snprintf(f->issues + n, sizeof(f->issues) - n, "%llu:%.*s:%.*s\n",
-             (unsigned long long)is->line, (int)is->column.len, is->column.ptr,
-             (int)is->message.len, is->message.ptr);
+    snprintf(f->issues + n, sizeof(f->issues) - n, "%llu:%.*s:%.*s\n", (unsigned long long)is->line,
+             (int)is->column.len, is->column.ptr, (int)is->message.len, is->message.ptr);
 }
 
 static void open_schema(fixture *f, const char *schema)
@@ -93,8 +92,9 @@ Test(convert, body_forms)
     fixture f;
     open_schema(&f, simple_schema);
     /* CRLF, blank lines, whitespace-only lines, no final newline */
-    run_cstr(&f, "{\"name\":\"a\",\"n\":1}\r\n\r\n   \n\t{\"name\":\"b\",\"n\":2} \r\n{\"name\":\"c\","
-                 "\"n\":3}");
+    run_cstr(&f,
+             "{\"name\":\"a\",\"n\":1}\r\n\r\n   \n\t{\"name\":\"b\",\"n\":2} \r\n{\"name\":\"c\","
+             "\"n\":3}");
     cr_assert_eq(f.stats.rows, 3);
     cr_assert_eq(f.stats.quarantined, 0);
     cr_assert_eq(f.stats.lines, 5);
@@ -170,10 +170,10 @@ Test(convert, invalid_line_is_quarantined_alone)
     cr_assert(strncmp(f.issues, "2::", 3) == 0, "%s", f.issues);
     /* quarantine row: one error with empty column, import id NULL, both columns NULL, raw line */
     const char *raw = "{\"name\":\"b\",";
-    cr_assert_eq(f.q.data[0], 1);              /* c__error_column has one element */
-    cr_assert_eq(f.q.data[1], 0);              /* ... the empty string */
-    cr_assert_eq(f.q.data[2], 1);              /* c__error has one element */
-    size_t mlen = f.q.data[3];                 /* message length (< 128 here) */
+    cr_assert_eq(f.q.data[0], 1); /* c__error_column has one element */
+    cr_assert_eq(f.q.data[1], 0); /* ... the empty string */
+    cr_assert_eq(f.q.data[2], 1); /* c__error has one element */
+    size_t mlen = f.q.data[3];    /* message length (< 128 here) */
     size_t at = 4 + mlen;
     cr_assert_eq(f.q.data[at++], 1);           /* c__import_id NULL */
     cr_assert_eq(f.q.data[at++], 1);           /* name NULL (the row is not valid JSON) */
@@ -208,8 +208,9 @@ Test(convert, absence_rules)
                     "    `def` String `json:$.def` DEFAULT 'x',\n"
                     "    `arr` Array(String) `json:$.arr[:]`,\n"
                     "    `m` Map(String, String) `json:$.m`\n");
-    run_cstr(&f, "{\"req\":\"r\"}\n{\"req\":\"r\",\"opt\":null,\"lc\":null,\"def\":null,\"arr\":null,"
-                 "\"m\":null}\n{\"opt\":\"o\"}\n{\"req\":null}\n");
+    run_cstr(&f,
+             "{\"req\":\"r\"}\n{\"req\":\"r\",\"opt\":null,\"lc\":null,\"def\":null,\"arr\":null,"
+             "\"m\":null}\n{\"opt\":\"o\"}\n{\"req\":null}\n");
     cr_assert_eq(f.stats.rows, 2);
     cr_assert_eq(f.stats.quarantined, 2);
     EXPECT_BYTES(&f.rows, "\x00\x01r"
@@ -314,8 +315,8 @@ Test(convert, per_column_errors_and_quarantine_values)
                     "    `b` String `json:$.b`,\n"
                     "    `c` UInt8 `json:$.c`,\n"
                     "    `d` Nullable(String) `json:$.d`\n");
-    sl_convert_options opt = {.first_line = 10, .import_id = SL_STR("imp"),
-                              .report = on_issue, .report_ud = &f};
+    sl_convert_options opt = {
+        .first_line = 10, .import_id = SL_STR("imp"), .report = on_issue, .report_ud = &f};
     const char *body = "{\"a\":300,\"b\":\"x\\ty\",\"c\":\"zz\",\"d\":{\"k\": [1]}}";
     int rc = sl_convert(f.conv, f.st, sl_str_from_cstr(body), &opt, &f.rows, &f.q, &f.stats);
     cr_assert_eq(rc, 0);
@@ -325,21 +326,22 @@ Test(convert, per_column_errors_and_quarantine_values)
     cr_assert(strncmp(f.issues, "10:a:column 'a' (UInt8) at '$.a': ", 34) == 0, "%s", f.issues);
     cr_assert(strstr(f.issues, "\n10:c:column 'c' (UInt8) at '$.c': ") != NULL, "%s", f.issues);
     /* c__error_column = ['a', 'c'] */
-    cr_assert(memcmp(f.q.data, "\x02\x01"
-                               "a\x01"
-                               "c\x02",
+    cr_assert(memcmp(f.q.data,
+                     "\x02\x01"
+                     "a\x01"
+                     "c\x02",
                      6) == 0);
     /* skip the two messages */
     size_t at = 6;
     for (int k = 0; k < 2; k++)
         at += 1 + f.q.data[at];
-    const char tail[] = "\x00\x03imp"            /* import id */
+    const char tail[] = "\x00\x03imp" /* import id */
                         "\x00\x03"
-                        "300"                    /* a as JSON text */
-                        "\x00\x03x\ty"           /* b decoded */
-                        "\x00\x02zz"             /* c decoded */
-                        "\x00\x09{\"k\":[1]}"    /* d compact */
-                        "\x2c";                  /* c__raw length 44 */
+                        "300"                 /* a as JSON text */
+                        "\x00\x03x\ty"        /* b decoded */
+                        "\x00\x02zz"          /* c decoded */
+                        "\x00\x09{\"k\":[1]}" /* d compact */
+                        "\x2c";               /* c__raw length 44 */
     cr_assert(memcmp(f.q.data + at, tail, sizeof(tail) - 1) == 0);
     at += sizeof(tail) - 1;
     cr_assert_eq(f.q.len - at, strlen(body));

@@ -44,8 +44,7 @@ static void expect_format(const char *text, const char *canonical)
     sl_buf_init(&b, 0);
     cr_assert_eq(sl_jsonpath_format(p, &b), 0);
     cr_assert_eq(b.len, strlen(canonical), "%s → %.*s", text, (int)b.len, (char *)b.data);
-    cr_assert(memcmp(b.data, canonical, b.len) == 0, "%s → %.*s", text, (int)b.len,
-              (char *)b.data);
+    cr_assert(memcmp(b.data, canonical, b.len) == 0, "%s → %.*s", text, (int)b.len, (char *)b.data);
     sl_buf_free(&b);
 }
 
