@@ -366,3 +366,19 @@ def test_auto_create_inferred_types(server, uniq):
              x["mixed"], x["opt"] if x["opt"] is None else int(x["opt"])) for x in got] == [
         ("2026-01-02 03:04:05.123", "2026-01-02", 1, 1.5, True, ["a", "b"], 1, '[1,"a"]', None),
         ("2026-01-02 03:04:06.000", "2026-01-03", 2, 2.25, False, [], 2, "[]", 5)]
+
+
+@pytest.mark.parametrize("arg", [
+    "..%2Ftokens", "../tokens", "%2e%2e", "x.datasource.datasource", ".datasource",
+    "a%00b", "tokens.datasource", "%2Fetc%2Fpasswd", "x" * 300, "a/b", "a/truncate/x",
+])
+def test_odd_route_args(server, arg):
+    """Path tricks in /v0/datasources/<name> answer 400 or 404 with a JSON error and never
+    serve anything from the data dir."""
+    for method, path in (("GET", "/v0/datasources/" + arg),
+                         ("DELETE", "/v0/datasources/" + arg),
+                         ("POST", "/v0/datasources/%s/truncate" % arg)):
+        r = server.req(method, path)
+        assert r.status in (400, 404, 405), r
+        r.expect_error(r.status)
+        assert server.admin_token.encode() not in r.body and b"ADMIN" not in r.body, r

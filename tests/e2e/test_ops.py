@@ -1,6 +1,7 @@
 """Operations (SPEC §11): /v0/health, /v0/ready, /metrics in Prometheus text with counters that
 move, structured logs, unknown routes."""
 import json
+import socket
 import time
 
 SCHEMA = "SCHEMA >\n    `id` UInt64 `json:$.id`\n"
@@ -110,3 +111,28 @@ def test_health_and_ready_not_rate_limited(make_server):
     for path in ("/v0/health", "/v0/ready", "/metrics"):
         for _ in range(3):
             s.req("GET", path, token=None).expect(200)
+
+
+def test_slow_client_is_disconnected(make_server):
+    """A client that stops mid-request is dropped after --connection-timeout, and does not
+    keep others from being served meanwhile."""
+    s = make_server(args=["--connection-timeout", "1"])
+    socks = []
+    for _ in range(20):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(b"POST /v0/events?name=slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                  b"\r\n{\"a\":")
+        socks.append(c)
+    s.req("GET", "/v0/health", token=None).expect(200)
+    time.sleep(3)
+    for c in socks:
+        try:
+            data = c.recv(4096)
+        except (ConnectionResetError, socket.timeout) as e:
+            data = e
+        assert data == b"" or isinstance(data, ConnectionResetError) or \
+            data.startswith(b"HTTP/1.1 4"), data
+        c.close()
+    s.req("GET", "/v0/health", token=None).expect(200)
+    s.sql("SELECT count() FROM system.tables WHERE name = 'slow'").expect(200)
+    assert s.scalar("SELECT count() FROM system.tables WHERE name = 'slow'") == 0

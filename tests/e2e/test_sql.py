@@ -172,3 +172,63 @@ def test_runtime_error_leaves_no_output_behind(make_server):
     assert "e2e boom" in r.expect_error(400)
     for _ in range(4):
         assert s.sql("SELECT 1 AS one FORMAT CSV").expect(200).body == b"1\n"
+
+
+@pytest.fixture
+def secret_pair(server, uniq):
+    """(own, other, reader token of own): `other` holds a row with the text TOPSECRET."""
+    own, other = uniq("own"), uniq("oth")
+    server.create_ds(own, SCHEMA).expect(200)
+    server.create_ds(other, SCHEMA).expect(200)
+    server.events(own, b'{"id":1,"s":"mine"}', wait=True).expect(200)
+    server.events(other, b'{"id":1,"s":"TOPSECRET"}', wait=True).expect(200)
+    return own, other, server.create_token(uniq("rd"), ["DATASOURCES:READ:" + own])
+
+
+@pytest.mark.parametrize("q", [
+    "SELECT * FROM {other}",
+    "SELECT * FROM default.{other}",
+    "SELECT * FROM merge('default', '^{other}$')",
+    "SELECT * FROM merge('^{other}$')",
+    "SELECT * FROM merge(currentDatabase(), '{other}')",
+    "SELECT * FROM view(SELECT * FROM {other})",
+    "SELECT * FROM viewIfPermitted(SELECT * FROM {other} ELSE null('id UInt64, s String'))",
+    "SELECT * FROM loop(default.{other}) LIMIT 1",
+    "SELECT * FROM remote('127.0.0.1', default, {other})",
+    "SELECT * FROM mergeTreeIndex(default, {other})",
+    "SELECT id, s FROM {own} UNION ALL SELECT id, s FROM {other}",
+    "WITH x AS (SELECT * FROM {other}) SELECT * FROM x",
+    "SELECT (SELECT groupArray(s) FROM {other})",
+    "SELECT * FROM {own} WHERE s IN {other}",
+    "SELECT * FROM {own} PASTE JOIN {other}",
+    "SELECT * FROM {other}_quarantine",
+    "SELECT * FROM system.tables",
+    "SELECT query FROM system.query_log",
+    "DESCRIBE TABLE {other}",
+    "SHOW CREATE TABLE {other}",
+])
+def test_read_scope_cannot_reach_other_tables(server, secret_pair, q):
+    own, other, tok = secret_pair
+    r = server.sql(q.format(own=own, other=other), token=tok)
+    assert b"TOPSECRET" not in r.body, r
+    assert r.status in (400, 403), r
+    r.expect_error(r.status)
+
+
+@pytest.mark.parametrize("q, expect", [
+    ("SELECT 1 AS one FORMAT CSV", b"1\n"),
+    ("SELECT s FROM {own} FORMAT CSV", b'"mine"\n'),
+    ("SELECT count() FROM {own}_quarantine FORMAT CSV", b"0\n"),
+    ("DESCRIBE TABLE {own} FORMAT TSV", "as admin"),
+    ("SHOW CREATE TABLE {own} FORMAT TSVRaw", "as admin"),
+    ("EXPLAIN SELECT count() FROM {own}", None),
+])
+def test_read_scope_allows_its_own_reads(server, secret_pair, q, expect):
+    """SPEC §7: SELECT, SHOW, DESCRIBE and EXPLAIN are the read-only statements; a READ token
+    runs them on its own data source (and table-less SELECTs, which read nothing)."""
+    own, _, tok = secret_pair
+    r = server.sql(q.format(own=own), token=tok).expect(200)
+    if expect == "as admin":
+        expect = server.sql(q.format(own=own)).expect(200).body
+    if expect is not None:
+        assert r.body == expect
