@@ -121,6 +121,10 @@ test: deps
 	$(MAKE) MODE=release diff-test
 	$(MAKE) MODE=release e2e-test
 
+# Converter benchmark: sluice vs simdjson vs ClickHouse's JSONEachRow (see BENCHMARKS.md).
+bench:
+	bash bench/run.sh
+
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' '*.cc' 2>/dev/null; \
                  ls src/*/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*.c bench/*.cc 2>/dev/null)
 format:

@@ -46,6 +46,9 @@ static const char serve_usage[] =
     "                            [SLUICE_RATE_LIMIT_REQUESTS]\n"
     "  --rate-limit-bytes N      body bytes/s per data source (default 20M, -1 unlimited)\n"
     "                            [SLUICE_RATE_LIMIT_BYTES]\n"
+    "  --api-rate-limit N        requests/s of all other endpoints together, except\n"
+    "                            /v0/health, /v0/ready and /metrics (default 1000, -1\n"
+    "                            unlimited) [SLUICE_API_RATE_LIMIT]\n"
     "  --cors-origin ORIGIN      Access-Control-Allow-Origin (default *) [SLUICE_CORS_ORIGIN]\n"
     "  --sql-timeout S           /v0/sql max_execution_time (default 10) [SLUICE_SQL_TIMEOUT]\n"
     "  --sql-max-result-bytes N  /v0/sql result cap (default 100M)\n"
@@ -80,6 +83,7 @@ enum {
     O_WAIT_TIMEOUT,
     O_RL_REQ,
     O_RL_BYTES,
+    O_API_RL,
     O_CORS,
     O_SQL_TIMEOUT,
     O_SQL_MAX_RESULT,
@@ -166,6 +170,7 @@ int sl_cmd_serve(int argc, char **argv)
         [O_WAIT_TIMEOUT] = {"--wait-timeout", "SLUICE_WAIT_TIMEOUT", "10"},
         [O_RL_REQ] = {"--rate-limit-requests", "SLUICE_RATE_LIMIT_REQUESTS", "1000"},
         [O_RL_BYTES] = {"--rate-limit-bytes", "SLUICE_RATE_LIMIT_BYTES", "20000000"},
+        [O_API_RL] = {"--api-rate-limit", "SLUICE_API_RATE_LIMIT", "1000"},
         [O_CORS] = {"--cors-origin", "SLUICE_CORS_ORIGIN", "*"},
         [O_SQL_TIMEOUT] = {"--sql-timeout", "SLUICE_SQL_TIMEOUT", "10"},
         [O_SQL_MAX_RESULT] = {"--sql-max-result-bytes", "SLUICE_SQL_MAX_RESULT_BYTES", "100M"},
@@ -267,6 +272,9 @@ int sl_cmd_serve(int argc, char **argv)
     if (!parse_size(opts[O_RL_BYTES].value, &n) || n == 0 || n < -1)
         return bad_value(&opts[O_RL_BYTES]);
     sc.ratelimit.bytes_per_s = (double)n;
+    if (!parse_size(opts[O_API_RL].value, &n) || n == 0 || n < -1)
+        return bad_value(&opts[O_API_RL]);
+    sc.api_requests_per_s = (double)n;
     sc.cors_origin = opts[O_CORS].value;
     if (!parse_double(opts[O_SQL_TIMEOUT].value, &d) || d <= 0)
         return bad_value(&opts[O_SQL_TIMEOUT]);

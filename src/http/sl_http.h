@@ -180,6 +180,34 @@ bool sl_http_valid_name(sl_str name);
 int sl_http_sql_start(sl_server *srv, sl_error *err);
 void sl_http_sql_stop(sl_server *srv);
 
+/* --- /v0/sql access checks (pure: they read EXPLAIN output, in TSV, given as text) --------- */
+
+/* What the AST of a statement (EXPLAIN AST, TSV) shows. */
+typedef struct {
+    sl_str root;       /* kind of the root node: SelectWithUnionQuery, Explain, DescribeQuery... */
+    bool has_format;   /* the root has an Identifier child: a FORMAT clause */
+    bool has_subquery; /* a Subquery anywhere: analysing the query runs scalar subqueries */
+    size_t n_lines;
+    sl_str db, table; /* DESCRIBE TABLE [db.]t and SHOW CREATE TABLE [db.]t ("default" if none) */
+} sl_http_sql_ast;
+
+/* Does the token have DATASOURCES:READ:<ds>? */
+typedef bool (*sl_http_may_read_fn)(void *ud, sl_str ds);
+
+/* Checks an AST: refuses functions nobody may call (file...), and for tokens without ADMIN the
+ * functions that read tables by name (dictGet..., joinGet) and table functions other than the
+ * row generators (numbers, zeros, generate_series, values, null). Returns 0, or 400/403 with
+ * the reason in why. Fills *info. */
+int sl_http_sql_check_ast(sl_str ast, bool admin, sl_http_sql_ast *info, char *why, size_t cap);
+/* May a token without ADMIN read db.table? system.one, numbers and zeros: anyone; default.<ds>
+ * and default.<ds>_quarantine: with READ on <ds>; anything else: no. Returns 0 or 403. */
+int sl_http_sql_check_table(sl_str db, sl_str table, sl_http_may_read_fn may_read, void *ud,
+                            char *why, size_t cap);
+/* Checks every TABLE, TABLE_FUNCTION and FUNCTION node of an analysed query tree (EXPLAIN QUERY
+ * TREE, TSV) for a token without ADMIN. Returns 0, or 400/403 with the reason in why. */
+int sl_http_sql_check_tree(sl_str tree, sl_http_may_read_fn may_read, void *ud, char *why,
+                           size_t cap);
+
 /* --- endpoints ------------------------------------------------------------------------------- */
 
 void sl_http_events(sl_http_req *r);

@@ -51,6 +51,14 @@ static bool starts_with(sl_str s, const char *p, size_t n)
     return s.len >= n && memcmp(s.ptr, p, n) == 0;
 }
 
+/* Endpoints that take no token from the shared API bucket: events have their own buckets per
+ * data source, and a probe answered 429 would get a healthy server restarted. */
+static bool unmetered(handler_fn fn)
+{
+    return fn == sl_http_events || fn == sl_http_health || fn == sl_http_ready ||
+           fn == sl_http_metrics_page;
+}
+
 /* Does `path` match `rt`? Fills *arg for routes with a <name> part. */
 static bool route_matches(const route *rt, sl_str path, sl_str *arg)
 {
@@ -314,9 +322,12 @@ static enum MHD_Result send_answer(sl_http_req *r)
 {
     sl_server *srv = r->srv;
     if (!r->rl_set) {
-        /* Answered before a bucket was consulted (e.g. 400 without a name): report the limit
-         * unused. */
-        r->rl.limit = (uint64_t)srv->cfg.ratelimit.requests_per_s;
+        /* Answered before a bucket was consulted (e.g. 400 without a name, probes): report the
+         * limit of the endpoint's bucket unused. */
+        const route *rt = r->route;
+        double rps = !rt || rt->fn == sl_http_events ? srv->cfg.ratelimit.requests_per_s
+                                                     : srv->cfg.api_requests_per_s;
+        r->rl.limit = rps > 0 ? (uint64_t)rps : 0;
         r->rl.remaining = r->rl.limit;
         r->rl.reset_s = 0;
     }
@@ -640,8 +651,8 @@ static void dispatch(sl_http_req *r)
         if (routes[i].methods & r->method) {
             r->route = &routes[i];
             r->route_arg = arg;
-            if (routes[i].fn != sl_http_events) {
-                /* Endpoints other than events share one bucket, for the headers and a bound. */
+            if (!unmetered(routes[i].fn)) {
+                /* Endpoints other than events and the probes share one bucket. */
                 sl_ratelimit_take(r->srv->api_rl, SL_STR(""), sl_ratelimit_now(), &r->rl);
                 r->rl_set = true;
                 if (!r->rl.allowed) {
@@ -764,8 +775,10 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
     c->host = srv->host;
     c->cors_origin = srv->cors_origin;
     srv->rl = sl_ratelimit_new(&c->ratelimit);
-    /* The other endpoints share one bucket with the same request rate (bytes unlimited). */
-    sl_ratelimit_config api = {c->ratelimit.requests_per_s, -1};
+    if (c->api_requests_per_s == 0)
+        c->api_requests_per_s = 1000;
+    /* The other endpoints share one bucket (bytes unlimited). */
+    sl_ratelimit_config api = {c->api_requests_per_s, -1};
     srv->api_rl = sl_ratelimit_new(&api);
     atomic_store(&srv->accepting, true);
     pthread_mutex_init(&srv->pool_mu, NULL);

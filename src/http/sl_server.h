@@ -34,6 +34,8 @@ typedef struct {
     size_t max_ratio;              /* decompression ratio cap; 0: 1000 */
     const char *cors_origin;       /* Access-Control-Allow-Origin; NULL: "*" */
     sl_ratelimit_config ratelimit; /* per data source; zero fields: 1000 req/s, 20 MB/s */
+    double api_requests_per_s;     /* one bucket for the other endpoints except /v0/health,
+                                      /v0/ready and /metrics; 0: 1000, < 0: unlimited */
     double wait_timeout_s;         /* wait=true answer deadline; 0: 10 s */
     double sql_max_execution_s;    /* /v0/sql max_execution_time; 0: 10 s */
     size_t sql_max_result_bytes;   /* /v0/sql max_result_bytes and answer cap; 0: 100 MiB */

@@ -18,7 +18,22 @@ typedef struct {
     sl_sink base;
     chdb_connection *handle; /* what chdb_connect returned; chdb_close_conn takes it */
     chdb_connection conn;    /* *handle, what the query calls take */
+    int argc;                /* the arguments it was opened with, to open it again */
+    char *argv[MAX_ARGS];
 } chdb_sink;
+
+/* A connection whose statement failed may keep that statement's unsent output and glue it in
+ * front of the next answer: replace it by a fresh one with the same options. If that fails,
+ * the old one stays (better a polluted answer than no connection). */
+static void reopen(chdb_sink *s)
+{
+    chdb_connection *h = chdb_connect(s->argc, s->argv);
+    if (!h || !*h)
+        return;
+    chdb_close_conn(s->handle);
+    s->handle = h;
+    s->conn = *h;
+}
 
 /* Copies ClickHouse's message into err, trimmed to its first line's worth of detail. */
 static int engine_error(sl_error *err, const char *what, const char *msg)
@@ -50,11 +65,14 @@ static int chdb_query_impl(sl_sink *sink, sl_str sql, const char *format, sl_buf
         format = "TSV";
     chdb_result *res =
         chdb_query_n(s->conn, sql.ptr ? sql.ptr : "", sql.len, format, strlen(format));
-    if (!res)
+    if (!res) {
+        reopen(s);
         return sl_error_set(err, SL_EIO, "the storage engine returned no result", 0);
+    }
     int rc = 0;
     const char *e = chdb_result_error(res);
-    if (e) {
+    bool failed = e != NULL;
+    if (failed) {
         rc = engine_error(err, "", e);
     } else if (out) {
         size_t n = chdb_result_length(res);
@@ -66,6 +84,8 @@ static int chdb_query_impl(sl_sink *sink, sl_str sql, const char *format, sl_buf
         }
     }
     chdb_destroy_query_result(res);
+    if (failed)
+        reopen(s);
     return rc;
 }
 
@@ -81,8 +101,10 @@ static int chdb_insert_impl(sl_sink *sink, sl_str insert_sql, const char *format
         return sl_error_set(err, SL_ENOMEM, "out of memory", 0);
     chdb_insert_stream st = chdb_stream_insert(s->conn, q, format);
     free(q);
-    if (!st)
+    if (!st) {
+        reopen(s);
         return sl_error_set(err, SL_EIO, "the storage engine could not open an insert", 0);
+    }
     int rc = 0;
     const char *e = chdb_stream_insert_error(st);
     if (e) {
@@ -109,6 +131,8 @@ static int chdb_insert_impl(sl_sink *sink, sl_str insert_sql, const char *format
     chdb_destroy_query_result(res);
 out:
     chdb_destroy_insert_stream(st);
+    if (rc)
+        reopen(s);
     return rc;
 }
 
@@ -133,6 +157,8 @@ static void chdb_close_impl(sl_sink *sink)
     chdb_sink *s = (chdb_sink *)sink;
     if (s->handle)
         chdb_close_conn(s->handle);
+    for (int i = 0; i < s->argc; i++)
+        free(s->argv[i]);
     free(s);
 }
 
@@ -211,6 +237,16 @@ int sl_sink_chdb_open(const sl_sink_chdb_options *opt, sl_sink **out, sl_error *
         chdb_close_conn(h);
         return sl_error_set(err, SL_ENOMEM, "out of memory", 0);
     }
+    for (int i = 0; i < argc; i++) {
+        s->argv[i] = dup_str(sl_str_from_cstr(argv[i]));
+        if (!s->argv[i]) {
+            s->handle = h;
+            s->argc = i;
+            chdb_close_impl(&s->base);
+            return sl_error_set(err, SL_ENOMEM, "out of memory", 0);
+        }
+    }
+    s->argc = argc;
     s->base.ops = &chdb_ops;
     s->handle = h;
     s->conn = *h;

@@ -4,6 +4,7 @@
 #include "fake_sink.c"
 #include "sl_batcher.h"
 #include "sl_catalog.h"
+#include "sl_http.h"
 #include "sl_server.h"
 #include "sl_tokens.h"
 
@@ -200,7 +201,8 @@ Test(server, health_and_common_headers)
     cr_assert_str_eq(header(&r, "Content-Type"), "application/json");
     cr_assert_str_eq(header(&r, "Access-Control-Allow-Origin"), "*");
     cr_assert_str_eq(header(&r, "X-RateLimit-Limit"), "1000");
-    cr_assert_str_eq(header(&r, "X-RateLimit-Remaining"), "999");
+    /* Probes take nothing from the API bucket. */
+    cr_assert_str_eq(header(&r, "X-RateLimit-Remaining"), "1000");
     cr_assert_not_null(header(&r, "X-RateLimit-Reset"));
     cr_assert_null(header(&r, "Retry-After"));
     done(&r);
@@ -472,14 +474,21 @@ Test(server, tokens_api)
 
 Test(server, sql)
 {
-    snprintf(fx.sql->answer, sizeof fx.sql->answer, "{\"rows\":1}");
+    /* The fake answers every statement with this text: a recognisable AST for the check. */
+    snprintf(fx.sql->answer, sizeof fx.sql->answer, "SelectWithUnionQuery (children 1)\n");
     resp r = get("/v0/sql?q=SELECT+1&token=" ADMIN);
-    EXPECT(r, 200, "{\"rows\":1}");
-    cr_assert_str_eq(header(&r, "Content-Type"), "application/json");
+    EXPECT(r, 200, "SelectWithUnionQuery (children 1)\n");
+    cr_assert_str_eq(header(&r, "Content-Type"), "text/plain; charset=utf-8");
     done(&r);
-    cr_assert_eq(fake_sink_count_stmts(fx.sql, "SELECT 1"), 1);
+    cr_assert_eq(fake_sink_count_stmts(fx.sql, "EXPLAIN AST SELECT 1"), 1);
+    cr_assert_eq(fake_sink_count_stmts(fx.sql, "SELECT 1"), 2);
     r = http("POST", "/v0/sql?token=" ADMIN, NULL, "SELECT 2;\n", 10);
-    EXPECT(r, 200, "{\"rows\":1}");
+    EXPECT(r, 200, NULL);
+    done(&r);
+    /* An answer that is not an AST (e.g. in another format) is refused. */
+    snprintf(fx.sql->answer, sizeof fx.sql->answer, "{\"rows\":1}");
+    r = get("/v0/sql?q=SELECT+3&token=" ADMIN);
+    EXPECT(r, 400, NULL);
     done(&r);
     r = get("/v0/sql?q=DROP+TABLE+x&token=" ADMIN);
     EXPECT(r, 403,
@@ -493,6 +502,193 @@ Test(server, sql)
     r = get("/v0/sql?q=SELECT+1");
     EXPECT(r, 403, NULL);
     done(&r);
+}
+
+/* ---- /v0/sql access checks on real ClickHouse output (ClickHouse 26.7, TSV) ---- */
+
+static bool may_read_pa(void *ud, sl_str ds)
+{
+    (void)ud;
+    return sl_str_eq_cstr(ds, "pa");
+}
+
+static int ast_check(const char *ast, bool admin, sl_http_sql_ast *info, char *why)
+{
+    return sl_http_sql_check_ast(sl_str_from_cstr(ast), admin, info, why, 512);
+}
+
+static int tree_check(const char *tree, char *why)
+{
+    return sl_http_sql_check_tree(sl_str_from_cstr(tree), may_read_pa, NULL, why, 512);
+}
+
+Test(sql_check, ast_table_functions_and_functions)
+{
+    char why[512];
+    sl_http_sql_ast info;
+    static const char merge[] = "SelectWithUnionQuery (children 1)\n"
+                                " ExpressionList (children 1)\n"
+                                "  SelectQuery (children 2)\n"
+                                "   ExpressionList (children 1)\n"
+                                "    Asterisk\n"
+                                "   TablesInSelectQuery (children 1)\n"
+                                "    TablesInSelectQueryElement (children 1)\n"
+                                "     TableExpression (children 1)\n"
+                                "      Function merge (children 1)\n"
+                                "       ExpressionList (children 1)\n"
+                                "        Literal '^pb$'\n";
+    cr_assert_eq(ast_check(merge, false, &info, why), 403);
+    cr_assert(strstr(why, "table function merge"), "%s", why);
+    cr_assert_eq(ast_check(merge, true, &info, why), 0, "%s", why);
+    cr_assert(sl_str_eq_cstr(info.root, "SelectWithUnionQuery"));
+    cr_assert(!info.has_format && !info.has_subquery);
+
+    static const char numbers[] = "SelectWithUnionQuery (children 2)\n"
+                                  " ExpressionList (children 1)\n"
+                                  "  SelectQuery (children 2)\n"
+                                  "   ExpressionList (children 1)\n"
+                                  "    Asterisk\n"
+                                  "   TablesInSelectQuery (children 1)\n"
+                                  "    TablesInSelectQueryElement (children 1)\n"
+                                  "     TableExpression (children 1)\n"
+                                  "      Function numbers (children 1)\n"
+                                  "       ExpressionList (children 1)\n"
+                                  "        Literal UInt64_3\n"
+                                  " Identifier CSV\n";
+    cr_assert_eq(ast_check(numbers, false, &info, why), 0, "%s", why);
+    cr_assert(info.has_format);
+
+    /* file() reads host files: refused to every token; dictGet only to scoped ones. */
+    static const char file[] = "SelectWithUnionQuery (children 1)\n"
+                               " ExpressionList (children 1)\n"
+                               "  SelectQuery (children 1)\n"
+                               "   ExpressionList (children 1)\n"
+                               "    Function file (children 1)\n"
+                               "     ExpressionList (children 1)\n"
+                               "      Literal '/etc/passwd'\n";
+    cr_assert_eq(ast_check(file, true, &info, why), 403);
+    cr_assert_eq(ast_check(file, false, &info, why), 403);
+    static const char dict[] = "SelectWithUnionQuery (children 1)\n"
+                               " ExpressionList (children 1)\n"
+                               "  SelectQuery (children 1)\n"
+                               "   ExpressionList (children 1)\n"
+                               "    Function dictGetString (children 1)\n"
+                               "     ExpressionList (children 1)\n"
+                               "      Subquery (children 1)\n";
+    cr_assert_eq(ast_check(dict, false, &info, why), 403);
+    cr_assert(strstr(why, "dictGetString"), "%s", why);
+    cr_assert_eq(ast_check(dict, true, &info, why), 0);
+    cr_assert(info.has_subquery);
+
+    /* Output in another format (a FORMAT clause left in) is not an AST. */
+    cr_assert_eq(ast_check("\"SelectWithUnionQuery (children 1)\"\n", false, &info, why), 400);
+    cr_assert_eq(ast_check("", true, &info, why), 400);
+    cr_assert_eq(ast_check("SelectWithUnionQuery\nSelectWithUnionQuery\n", true, &info, why), 400);
+    cr_assert_eq(ast_check("SelectWithUnionQuery\n   ExpressionList\n", true, &info, why), 400);
+}
+
+Test(sql_check, ast_describe_and_show_create)
+{
+    char why[512];
+    sl_http_sql_ast info;
+    cr_assert_eq(ast_check("DescribeQuery (children 2)\n TableExpression (children 1)\n"
+                           "  TableIdentifier default.pa\n Identifier TSV\n",
+                           false, &info, why),
+                 0);
+    cr_assert(sl_str_eq_cstr(info.db, "default") && sl_str_eq_cstr(info.table, "pa"));
+    cr_assert_eq(ast_check("DescribeQuery (children 1)\n TableExpression (children 1)\n"
+                           "  TableIdentifier pa\n",
+                           false, &info, why),
+                 0);
+    cr_assert(sl_str_eq_cstr(info.db, "default") && sl_str_eq_cstr(info.table, "pa"));
+    /* DESCRIBE (subquery) names no table: not one of the shapes allowed. */
+    cr_assert_eq(ast_check("DescribeQuery (children 1)\n TableExpression (children 1)\n"
+                           "  Subquery (children 1)\n   SelectWithUnionQuery (children 1)\n",
+                           false, &info, why),
+                 0);
+    cr_assert_eq(info.table.len, 0);
+    cr_assert_eq(
+        ast_check("ShowCreateTableQuery  pa (children 1)\n Identifier pa\n", false, &info, why), 0);
+    cr_assert(sl_str_eq_cstr(info.db, "default") && sl_str_eq_cstr(info.table, "pa"));
+    cr_assert_eq(ast_check("ShowCreateTableQuery system one (children 2)\n Identifier system\n"
+                           " Identifier one\n",
+                           false, &info, why),
+                 0);
+    cr_assert(sl_str_eq_cstr(info.db, "system") && sl_str_eq_cstr(info.table, "one"));
+    cr_assert_eq(ast_check("ShowTables\n", false, &info, why), 0);
+    cr_assert(sl_str_eq_cstr(info.root, "ShowTables") && info.table.len == 0);
+}
+
+Test(sql_check, tables)
+{
+    char why[512];
+    cr_assert_eq(sl_http_sql_check_table(SL_STR("default"), SL_STR("pa"), may_read_pa, NULL, why,
+                                         sizeof why),
+                 0);
+    cr_assert_eq(sl_http_sql_check_table(SL_STR("default"), SL_STR("pa_quarantine"), may_read_pa,
+                                         NULL, why, sizeof why),
+                 0);
+    cr_assert_eq(sl_http_sql_check_table(SL_STR("system"), SL_STR("one"), may_read_pa, NULL, why,
+                                         sizeof why),
+                 0);
+    cr_assert_eq(sl_http_sql_check_table(SL_STR("default"), SL_STR("pb"), may_read_pa, NULL, why,
+                                         sizeof why),
+                 403);
+    cr_assert_str_eq(why, "this token may not read pb; it needs DATASOURCES:READ:pb (or ADMIN)");
+    cr_assert_eq(sl_http_sql_check_table(SL_STR("system"), SL_STR("tables"), may_read_pa, NULL, why,
+                                         sizeof why),
+                 403);
+    cr_assert_eq(
+        sl_http_sql_check_table(SL_STR("other"), SL_STR("pa"), may_read_pa, NULL, why, sizeof why),
+        403);
+}
+
+Test(sql_check, query_tree)
+{
+    char why[512];
+    static const char one[] = "QUERY id: 0\n"
+                              "  PROJECTION COLUMNS\n"
+                              "    1 UInt8\n"
+                              "  PROJECTION\n"
+                              "    LIST id: 1, nodes: 1\n"
+                              "      CONSTANT id: 2, constant_value: UInt64_1, "
+                              "constant_value_type: UInt8\n"
+                              "  JOIN TREE\n"
+                              "    TABLE id: 3, alias: __table1, table_name: system.one\n";
+    cr_assert_eq(tree_check(one, why), 0, "%s", why);
+    /* IN <table> and scalar subqueries show their tables too. */
+    static const char in[] = "QUERY id: 0\n"
+                             "  JOIN TREE\n"
+                             "    TABLE id: 3, alias: __table1, table_name: default.pa\n"
+                             "  WHERE\n"
+                             "    FUNCTION id: 5, function_name: in, function_type: ordinary, "
+                             "result_type: UInt8\n"
+                             "      ARGUMENTS\n"
+                             "        LIST id: 6, nodes: 2\n"
+                             "          COLUMN id: 7, column_name: s, result_type: String, "
+                             "source_id: 3\n"
+                             "          TABLE id: 8, alias: __table2, table_name: default.pb\n";
+    cr_assert_eq(tree_check(in, why), 403);
+    cr_assert(strstr(why, "DATASOURCES:READ:pb"), "%s", why);
+    static const char merge[] = "QUERY id: 0\n"
+                                "  JOIN TREE\n"
+                                "    TABLE_FUNCTION id: 3, alias: __table1, "
+                                "table_function_name: merge\n";
+    cr_assert_eq(tree_check(merge, why), 403);
+    static const char gen[] = "UNION id: 0\n"
+                              "    TABLE_FUNCTION id: 3, alias: __table1, "
+                              "table_function_name: numbers\n";
+    cr_assert_eq(tree_check(gen, why), 0, "%s", why);
+    /* A name that fakes a second marker, or a node without its name, is refused. */
+    static const char fake[] = "QUERY id: 0\n"
+                               "    TABLE id: 3, alias: x, table_name: default.pa, table_name: "
+                               "default.pb\n";
+    cr_assert_eq(tree_check(fake, why), 403);
+    cr_assert_eq(tree_check("QUERY id: 0\n    TABLE id: 3, alias: x\n", why), 403);
+    cr_assert_eq(tree_check("QUERY id: 0\n    FUNCTION id: 3, function_name: joinGet\n", why), 403);
+    /* Not a query tree in TSV (a FORMAT clause changed it): refused. */
+    cr_assert_eq(tree_check("{\"data\":[]}", why), 400);
+    cr_assert_eq(tree_check("", why), 400);
 }
 
 Test(server, metrics_and_ready)
@@ -533,6 +729,7 @@ static void start_small(void)
     sl_server_config sc = {0};
     sc.max_request_bytes = 4096;
     sc.ratelimit.requests_per_s = 3;
+    sc.api_requests_per_s = 2;
     sc.wait_timeout_s = 0.3;
     sc.cors_origin = "https://app.example";
     start(&sc);
@@ -579,6 +776,31 @@ Test(limits, rate_limited)
     done(&r);
     /* Another data source has its own budget. */
     r = post("/v0/events?name=rl2&token=" ADMIN, "{\"a\":1}");
+    EXPECT(r, 202, NULL);
+    done(&r);
+}
+
+Test(limits, api_bucket_spares_probes)
+{
+    resp r;
+    for (int i = 0; i < 2; i++) {
+        r = get("/v0/tokens?token=" ADMIN);
+        EXPECT(r, 200, NULL);
+        cr_assert_str_eq(header(&r, "X-RateLimit-Limit"), "2");
+        done(&r);
+    }
+    r = get("/v0/tokens?token=" ADMIN);
+    EXPECT(r, 429, NULL);
+    done(&r);
+    /* Probes are never limited; events have their own buckets. */
+    const char *probes[] = {"/v0/health", "/v0/ready", "/metrics"};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 3; i++) {
+            r = get(probes[i]);
+            EXPECT(r, 200, NULL);
+            done(&r);
+        }
+    r = post("/v0/events?name=api&token=" ADMIN, "{\"a\":1}");
     EXPECT(r, 202, NULL);
     done(&r);
 }

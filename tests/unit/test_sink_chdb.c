@@ -197,4 +197,32 @@ Test(sink_chdb, readonly_and_classify, .timeout = 120)
     fx_close(&f);
 }
 
+/* A statement that fails after it produced output (result too large, throwIf, timeout) leaves
+ * nothing behind: the next answer on the same sink is its own. */
+Test(sink_chdb, failed_query_leaves_no_output, .timeout = 120)
+{
+    fx f;
+    fx_open(&f);
+    sl_error err = {0};
+    static const char *extra[] = {"--max_result_bytes=100000"};
+    sl_sink *ro;
+    sl_sink_chdb_options o = {.path = f.chdir_, .readonly = true, .extra = extra, .n_extra = 1};
+    cr_assert_eq(sl_sink_chdb_open(&o, &ro, &err), 0, "%s", err.msg);
+    static const char *failing[] = {
+        "SELECT number, toString(number) FROM numbers(1000000)",
+        "SELECT number, throwIf(number = 300000, 'unit boom') FROM numbers(1000000)",
+    };
+    for (size_t i = 0; i < sizeof failing / sizeof failing[0]; i++) {
+        sl_buf out;
+        sl_buf_init(&out, 0);
+        cr_assert_eq(sl_sink_query(ro, sl_str_from_cstr(failing[i]), "JSON", &out, &err), SL_EIO,
+                     "%s", failing[i]);
+        sl_buf_free(&out);
+        for (int k = 0; k < 3; k++)
+            expect(ro, "SELECT 1 AS one FORMAT CSV", "1\n");
+    }
+    sl_sink_close(ro);
+    fx_close(&f);
+}
+
 #endif
