@@ -356,9 +356,14 @@ int sl_cmd_serve(int argc, char **argv)
     char set_time[64], set_bytes[64];
     snprintf(set_time, sizeof(set_time), "--max_execution_time=%g", sc.sql_max_execution_s);
     snprintf(set_bytes, sizeof(set_bytes), "--max_result_bytes=%zu", sc.sql_max_result_bytes);
-    const char *ro_extra[] = {set_time, set_bytes};
-    sl_sink_chdb_options ro_opt = {
-        .path = ch_path, .readonly = true, .extra = ro_extra, .n_extra = 2};
+    /* Without the scalar subquery optimisation, EXPLAIN QUERY TREE shows the query of every
+     * scalar subquery (with it, large results become __getScalar('<hash>') and their tables
+     * vanish from the tree the /v0/sql table check reads). */
+    const char *ro_extra[] = {set_time, set_bytes, "--enable_scalar_subquery_optimization=0"};
+    sl_sink_chdb_options ro_opt = {.path = ch_path,
+                                   .readonly = true,
+                                   .extra = ro_extra,
+                                   .n_extra = sizeof(ro_extra) / sizeof(ro_extra[0])};
     for (; n_ro < sql_threads; n_ro++)
         if (sl_sink_chdb_open(&ro_opt, &ro[n_ro], &err) != 0) {
             fprintf(stderr, "sluice serve: cannot open a read-only ClickHouse connection: %s\n",

@@ -789,6 +789,13 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
     pthread_mutex_init(&srv->wait_mu, NULL);
     pthread_cond_init(&srv->wait_cv, NULL);
 
+    /* The SQL workers first: a query arriving as soon as the daemon listens finds them. */
+    int rc = sl_http_sql_start(srv, err);
+    if (rc) {
+        sl_server_free(srv);
+        return rc;
+    }
+
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     unsigned flags =
@@ -830,11 +837,6 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
         return SL_ENOMEM;
     }
     srv->timer_started = true;
-    int rc = sl_http_sql_start(srv, err);
-    if (rc) {
-        sl_server_free(srv);
-        return rc;
-    }
     *out = srv;
     return 0;
 }

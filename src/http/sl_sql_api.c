@@ -1,10 +1,11 @@
 /* GET/POST /v0/sql (SPEC §7): read-only queries on a read-only connection.
  *
- * Three fences: the connection itself is read-only (opened with --readonly=1, with
- * max_execution_time and max_result_bytes set by `sluice serve`); ClickHouse's own parser
- * classifies the statement (one statement, and of the read class); and a token without ADMIN may
- * only read the tables its READ scopes name, found with EXPLAIN QUERY TREE (every table a query
- * reads, subqueries and joins included, appears as `table_name: db.t`). */
+ * Fences: the connection itself is read-only (opened with --readonly=1, with max_execution_time
+ * and max_result_bytes set by `sluice serve`); ClickHouse's own parser classifies the statement
+ * (one statement, of the read class); its AST (EXPLAIN AST, which runs nothing) is checked for
+ * functions and table functions; and a token without ADMIN may only read the tables its READ
+ * scopes name, found in the analysed query tree (EXPLAIN QUERY TREE lists every table a query
+ * reads, subqueries, joins and IN included). docs/http.md describes the rules. */
 #include "sl_http.h"
 
 #include <stdarg.h>
@@ -300,6 +301,11 @@ int sl_http_sql_check_tree(sl_str tree, sl_http_may_read_fn may_read, void *ud, 
         } else if (node_is(line, d, "FUNCTION")) {
             if (!field_of(line, ", function_name: ", &v))
                 return refuse(why, cap, 403, "a function of this query could not be identified");
+            /* A scalar subquery's result stored away: its query, and tables, are not shown. */
+            if (sl_str_eq_cstr(v, "__getScalar"))
+                return refuse(why, cap, 403,
+                              "a scalar subquery of this query could not be checked; only ADMIN "
+                              "tokens may run it");
             st = function_refused(v, false, why, cap);
         }
         if (st)

@@ -48,6 +48,8 @@ typedef struct {
     uint32_t n_remainder; /* steps applied after the capture (start with an EACH) */
     const sl_jsonpath_step *remainder;
     bool empty_when_absent; /* Array/Map: take the empty value when absent */
+    uint8_t fast;           /* FAST_*: the column's leaf fast path, chosen when compiling */
+    uint8_t fast_size;      /* FAST_INT/FAST_UINT: bytes; FAST_DATETIME64: the scale */
 } column_plan;
 
 struct sl_converter {
@@ -218,6 +220,8 @@ static int plan_column(sl_converter *conv, uint32_t i, sl_error *err)
 
     const sl_type *base = strip_wrappers(col->type);
     cp->empty_when_absent = base->kind == SL_TYPE_ARRAY || base->kind == SL_TYPE_MAP;
+    if (cp->n_remainder == 0)
+        choose_fast(cp);
     return 0;
 }
 

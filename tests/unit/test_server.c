@@ -686,6 +686,13 @@ Test(sql_check, query_tree)
     cr_assert_eq(tree_check(fake, why), 403);
     cr_assert_eq(tree_check("QUERY id: 0\n    TABLE id: 3, alias: x\n", why), 403);
     cr_assert_eq(tree_check("QUERY id: 0\n    FUNCTION id: 3, function_name: joinGet\n", why), 403);
+    /* A scalar subquery reduced to __getScalar('<hash>') hides its tables. */
+    static const char scalar[] = "QUERY id: 0\n"
+                                 "      FUNCTION id: 2, function_name: __getScalar, "
+                                 "function_type: ordinary, result_type: Array(String)\n"
+                                 "    TABLE id: 5, alias: __table1, table_name: system.one\n";
+    cr_assert_eq(tree_check(scalar, why), 403);
+    cr_assert(strstr(why, "scalar subquery"), "%s", why);
     /* Not a query tree in TSV (a FORMAT clause changed it): refused. */
     cr_assert_eq(tree_check("{\"data\":[]}", why), 400);
     cr_assert_eq(tree_check("", why), 400);
