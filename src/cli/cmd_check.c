@@ -69,24 +69,6 @@ static void on_issue(void *ud, const sl_convert_issue *is)
     }
 }
 
-static int read_file(const char *path, sl_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        if (sl_buf_append(out, tmp, n) != 0) {
-            fclose(f);
-            errno = ENOMEM;
-            return -1;
-        }
-    int bad = ferror(f);
-    fclose(f);
-    return bad ? -1 : 0;
-}
-
 static int write_all(FILE *f, const sl_buf *b)
 {
     return b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
@@ -163,7 +145,7 @@ int sl_cmd_check(int argc, char **argv)
 
     sl_buf schema_text;
     sl_buf_init(&schema_text, 64u << 20);
-    if (read_file(paths[0], &schema_text) != 0) {
+    if (sl_cli_read_file(paths[0], &schema_text) != 0) {
         fprintf(stderr, "sluice check: cannot read %s: %s\n", paths[0], strerror(errno));
         sl_buf_free(&schema_text);
         return 2;

@@ -224,24 +224,6 @@ done:
     return status;
 }
 
-static int read_file(const char *path, sl_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        if (sl_buf_append(out, tmp, n) != 0) {
-            fclose(f);
-            errno = EFBIG;
-            return -1;
-        }
-    int bad = ferror(f);
-    fclose(f);
-    return bad ? -1 : 0;
-}
-
 static int do_push(sl_client *cl, const ds_args *a)
 {
     char name[256];
@@ -261,7 +243,7 @@ static int do_push(sl_client *cl, const ds_args *a)
     }
     sl_buf text;
     sl_buf_init(&text, 16u << 20);
-    if (read_file(a->arg, &text) != 0) {
+    if (sl_cli_read_file(a->arg, &text) != 0) {
         fprintf(stderr, "%s: cannot read %s: %s\n", a->prog, a->arg, strerror(errno));
         sl_buf_free(&text);
         return SL_EXIT_USAGE;

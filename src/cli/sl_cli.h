@@ -3,6 +3,8 @@
 #ifndef SL_CLI_H
 #define SL_CLI_H
 
+#include "sl_common.h"
+
 int sl_cmd_check(int argc, char **argv);
 int sl_cmd_serve(int argc, char **argv);
 /* Clients of a running server (cmd_client.h: --host, --token, config file). */
@@ -14,5 +16,8 @@ int sl_cmd_datasource(int argc, char **argv);
 int sl_cmd_token(int argc, char **argv);
 /* `sluice datasource infer FILE` (argv[0] = "infer"). */
 int sl_cmd_datasource_infer(int argc, char **argv);
+
+/* Appends the whole file at `path` to `out`. 0, or -1 with errno set (EFBIG past out's cap). */
+int sl_cli_read_file(const char *path, sl_buf *out);
 
 #endif

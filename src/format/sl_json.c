@@ -106,6 +106,17 @@ static inline const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* skip_ws for the public functions: records in c->ws that whitespace was skipped. Compact JSON
+ * pays one comparison. */
+static inline const char *cursor_skip_ws(sl_json_cursor *c, const char *p)
+{
+    if (p < c->end && is_ws(byte_at(p))) {
+        c->ws = true;
+        p = skip_ws(p + 1, c->end);
+    }
+    return p;
+}
+
 /* As skip_ws, and records in *ws whether anything was skipped. */
 static inline const char *skip_ws_note(const char *p, const char *end, bool *ws)
 {
@@ -483,12 +494,13 @@ void sl_json_cursor_init(sl_json_cursor *c, const char *ptr, size_t len, sl_erro
     c->p = ptr;
     c->end = ptr + len;
     c->depth = 0;
+    c->ws = false;
     c->err = err;
 }
 
 sl_json_kind sl_json_peek(sl_json_cursor *c)
 {
-    c->p = skip_ws(c->p, c->end);
+    c->p = cursor_skip_ws(c, c->p);
     if (c->p >= c->end)
         return SL_JSON_NONE;
     switch (*c->p) {
@@ -504,7 +516,7 @@ sl_json_kind sl_json_peek(sl_json_cursor *c)
 
 int sl_json_scan_value(sl_json_cursor *c, sl_json_value *v)
 {
-    const char *p = skip_ws(c->p, c->end), *end = c->end;
+    const char *p = cursor_skip_ws(c, c->p), *end = c->end;
     const char *begin = p;
     uint32_t flags = 0;
     sl_json_kind kind;
@@ -531,6 +543,8 @@ int sl_json_scan_value(sl_json_cursor *c, sl_json_value *v)
         if (rc)
             return rc;
         flags = ws ? SL_JSON_WHITESPACE : 0;
+        if (ws)
+            c->ws = true;
         break;
     }
     case 't':
@@ -564,7 +578,7 @@ int sl_json_scan_value(sl_json_cursor *c, sl_json_value *v)
 
 int sl_json_skip_value(sl_json_cursor *c)
 {
-    const char *p = skip_ws(c->p, c->end), *end = c->end;
+    const char *p = cursor_skip_ws(c, c->p), *end = c->end;
     uint32_t flags = 0;
     int rc;
     if (p >= end)
@@ -575,6 +589,8 @@ int sl_json_skip_value(sl_json_cursor *c)
     case '[': {
         bool ws = false;
         rc = skip_container(c, &p, &ws);
+        if (ws)
+            c->ws = true;
         break;
     }
     case 't': rc = scan_literal(c, &p, "true", 4); break;
@@ -594,7 +610,7 @@ int sl_json_skip_value(sl_json_cursor *c)
 
 bool sl_json_at_end(sl_json_cursor *c)
 {
-    c->p = skip_ws(c->p, c->end);
+    c->p = cursor_skip_ws(c, c->p);
     return c->p >= c->end;
 }
 
@@ -602,9 +618,11 @@ bool sl_json_at_end(sl_json_cursor *c)
 
 /* The last non-whitespace byte before p, or 0 at the start of input. Lets the iterators tell
  * the first member (after the bracket) from later ones without state in the cursor. */
-static unsigned char prev_token_byte(const sl_json_cursor *c)
+static inline unsigned char prev_token_byte(const sl_json_cursor *c)
 {
     const char *q = c->p;
+    if (q > c->start && !is_ws(byte_at(q - 1))) /* compact JSON: the byte just before */
+        return byte_at(q - 1);
     while (q > c->start && is_ws(byte_at(q - 1)))
         q--;
     return q > c->start ? byte_at(q - 1) : 0;
@@ -612,7 +630,7 @@ static unsigned char prev_token_byte(const sl_json_cursor *c)
 
 static int container_begin(sl_json_cursor *c, char open, const char *expected)
 {
-    const char *p = skip_ws(c->p, c->end);
+    const char *p = cursor_skip_ws(c, c->p);
     if (p >= c->end || *p != open)
         return fail_expect(c, p, expected);
     if (c->depth >= SL_JSON_MAX_DEPTH)
@@ -635,7 +653,7 @@ int sl_json_array_begin(sl_json_cursor *c)
 int sl_json_object_next(sl_json_cursor *c, sl_json_value *key)
 {
     bool first = prev_token_byte(c) == '{';
-    const char *p = skip_ws(c->p, c->end), *end = c->end;
+    const char *p = cursor_skip_ws(c, c->p), *end = c->end;
     if (p < end && *p == '}') {
         c->p = p + 1;
         c->depth--;
@@ -644,7 +662,7 @@ int sl_json_object_next(sl_json_cursor *c, sl_json_value *key)
     if (!first) {
         if (p >= end || *p != ',')
             return fail_expect(c, p, "',' or '}' after an object member");
-        p = skip_ws(p + 1, end);
+        p = cursor_skip_ws(c, p + 1);
     }
     if (p >= end || *p != '"')
         return fail_expect(c, p, first ? "a string key or '}'" : "a string key");
@@ -657,7 +675,7 @@ int sl_json_object_next(sl_json_cursor *c, sl_json_value *key)
     key->flags = flags;
     key->ptr = begin + 1;
     key->len = (size_t)(p - begin) - 2;
-    p = skip_ws(p, end);
+    p = cursor_skip_ws(c, p);
     if (p >= end || *p != ':')
         return fail_expect(c, p, "':' after an object key");
     c->p = p + 1;
@@ -667,7 +685,7 @@ int sl_json_object_next(sl_json_cursor *c, sl_json_value *key)
 int sl_json_array_next(sl_json_cursor *c)
 {
     bool first = prev_token_byte(c) == '[';
-    const char *p = skip_ws(c->p, c->end), *end = c->end;
+    const char *p = cursor_skip_ws(c, c->p), *end = c->end;
     if (p < end && *p == ']') {
         c->p = p + 1;
         c->depth--;
@@ -676,7 +694,7 @@ int sl_json_array_next(sl_json_cursor *c)
     if (!first) {
         if (p >= end || *p != ',')
             return fail_expect(c, p, "',' or ']' after an array element");
-        p = skip_ws(p + 1, end);
+        p = cursor_skip_ws(c, p + 1);
         if (p < end && *p == ']')
             return fail_expect(c, p, "a value (trailing comma)");
     }

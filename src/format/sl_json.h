@@ -56,6 +56,8 @@ typedef struct {
     const char *p;     /* next byte to read */
     const char *end;   /* one past the last readable byte */
     int depth;
+    bool ws;       /* set whenever a function skips whitespace, never cleared by them: a caller
+                    * that walks a container itself learns SL_JSON_WHITESPACE from it */
     sl_error *err; /* optional; filled on failure with code SL_EJSON/SL_EUTF8/SL_EDEPTH */
 } sl_json_cursor;
 

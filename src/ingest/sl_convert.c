@@ -146,6 +146,36 @@ static uint32_t array_depth(const sl_type *t)
 static const char *const quarantine_names[] = {"c__error_column", "c__error", "c__import_id",
                                                "c__raw", "insertion_date"};
 
+/* Leaf types with a fast path in the encoding loop (encode_fast). Only plain columns: a
+ * Nullable column takes the general path, which writes its NULL marker. */
+enum { FAST_NONE, FAST_STRING, FAST_UUID, FAST_UINT, FAST_INT, FAST_FLOAT64, FAST_DATETIME64 };
+
+static void choose_fast(column_plan *cp)
+{
+    const sl_type *t = cp->type;
+    if (t->kind == SL_TYPE_LOW_CARDINALITY && t->children[0]->kind == SL_TYPE_STRING)
+        t = t->children[0];
+    switch (t->kind) {
+    case SL_TYPE_STRING: cp->fast = FAST_STRING; break;
+    case SL_TYPE_UUID: cp->fast = FAST_UUID; break;
+    case SL_TYPE_INT:
+        if (t->size <= 8) {
+            cp->fast = t->is_signed ? FAST_INT : FAST_UINT;
+            cp->fast_size = (uint8_t)t->size;
+        }
+        break;
+    case SL_TYPE_FLOAT64: cp->fast = FAST_FLOAT64; break;
+    case SL_TYPE_DATETIME64:
+        /* A named zone needs the zone's offsets; UTC (or none) needs nothing. */
+        if (t->scale <= 9 && (t->timezone.len == 0 || sl_str_eq_cstr(t->timezone, "UTC"))) {
+            cp->fast = FAST_DATETIME64;
+            cp->fast_size = (uint8_t)t->scale;
+        }
+        break;
+    default: break;
+    }
+}
+
 static int plan_column(sl_converter *conv, uint32_t i, sl_error *err)
 {
     const sl_column *col = &conv->df->columns[i];
@@ -336,25 +366,44 @@ static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c,
 
 static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
 {
+    sl_json_kind kind = sl_json_peek(c);
     if (n->n_captures == 0)
-        return walk_children(st, n, c, sl_json_peek(c));
+        return walk_children(st, n, c, kind);
 
     sl_json_value v;
-    int r = sl_json_scan_value(c, &v);
-    if (r < 0)
+    int r;
+    if ((kind == SL_JSON_OBJECT && n->n_keys) || (kind == SL_JSON_ARRAY && n->n_indexes)) {
+        /* Captured whole and read by parts: one pass over the value does both; the walk
+         * validates all of it, and c->ws tells whether its text holds whitespace. */
+        const char *begin = c->p;
+        int depth = c->depth;
+        bool ws_before = c->ws;
+        c->ws = false;
+        r = walk_children(st, n, c, kind);
+        if (r < 0) {
+            /* Report what scanning the whole value reports (the iterators word a few syntax
+             * errors differently); it fails too, the value being invalid. */
+            int first = r;
+            c->p = begin;
+            c->depth = depth;
+            r = sl_json_scan_value(c, &v);
+            return r < 0 ? r : first;
+        }
+        v.kind = kind;
+        v.flags = c->ws ? SL_JSON_WHITESPACE : 0;
+        v.ptr = begin;
+        v.len = (size_t)(c->p - begin);
+        c->ws = c->ws || ws_before;
+    } else if ((r = sl_json_scan_value(c, &v)) < 0) {
         return r;
+    }
     for (uint32_t i = 0; i < n->n_captures; i++) {
         slot *s = &st->slots[n->captures[i]];
         s->duplicate = s->gen == st->gen;
         s->gen = st->gen;
         s->v = v;
     }
-    if ((v.kind == SL_JSON_OBJECT && n->n_keys) || (v.kind == SL_JSON_ARRAY && n->n_indexes)) {
-        sl_json_cursor sub;
-        sl_json_cursor_init(&sub, v.ptr, v.len, NULL);
-        r = walk_children(st, n, &sub, v.kind);
-    }
-    return r < 0 ? r : 0;
+    return 0;
 }
 
 /* ---- encoding ---- */
@@ -533,6 +582,232 @@ static bool is_buffer_error(int rc)
     return rc == SL_ETOOBIG || rc == SL_ENOMEM;
 }
 
+/* ---- leaf fast paths ----
+ *
+ * Most values of a data source are the plain, valid, common case of a few leaf types. These
+ * encoders write such a value (the "not default" byte and the RowBinary value) with one room
+ * check and no calls, and decline (DECLINED) anything else: other JSON kinds, escapes, other
+ * spellings, out-of-range or invalid values. A declined value goes through sl_type_encode, so
+ * every rule and every message stays the type module's; what these accept they encode exactly
+ * as it would. A value is checked before room is made, so an invalid value near a buffer's cap
+ * is still a quarantine issue and not SL_ETOOBIG, as in the general path. */
+
+#define DECLINED 1
+
+/* Room for n more bytes; the common case is one comparison. */
+static inline int room(sl_buf *b, size_t n)
+{
+    return n <= b->alloc - b->len ? 0 : sl_buf_reserve(b, n);
+}
+
+static inline uint8_t *put_varuint(uint8_t *o, uint64_t n)
+{
+    while (n >= 0x80) {
+        *o++ = (uint8_t)(n | 0x80);
+        n >>= 7;
+    }
+    *o++ = (uint8_t)n;
+    return o;
+}
+
+static inline void put_le64(uint8_t *o, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        o[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* String: an unescaped string's contents, or the text of a number, a boolean, or an object or
+ * array without whitespace (only those two kinds can have SL_JSON_WHITESPACE). */
+static int fast_string(const sl_json_value *v, sl_buf *out)
+{
+    if (v->flags & (SL_JSON_ESCAPED | SL_JSON_WHITESPACE) || v->kind == SL_JSON_NULL ||
+        v->kind == SL_JSON_NONE)
+        return DECLINED;
+    size_t n = v->len;
+    int rc = room(out, n + 11);
+    if (rc)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    *o++ = 0;
+    o = put_varuint(o, n);
+    memcpy(o, v->ptr, n);
+    out->len = (size_t)(o - out->data) + n;
+    return 0;
+}
+
+/* 0x10 | value for the 22 hex digits, 0 for every other byte. */
+#define HX(ch, val) [ch] = 0x10 | (val)
+static const uint8_t hex_tab[256] = {
+    HX('0', 0),  HX('1', 1),  HX('2', 2),  HX('3', 3),  HX('4', 4),  HX('5', 5),
+    HX('6', 6),  HX('7', 7),  HX('8', 8),  HX('9', 9),  HX('a', 10), HX('b', 11),
+    HX('c', 12), HX('d', 13), HX('e', 14), HX('f', 15), HX('A', 10), HX('B', 11),
+    HX('C', 12), HX('D', 13), HX('E', 14), HX('F', 15),
+};
+#undef HX
+
+/* UUID in the dashed 8-4-4-4-12 form: two little-endian UInt64 halves, the first 16 hex digits
+ * (the high half) first. */
+static int fast_uuid(const sl_json_value *v, sl_buf *out)
+{
+    static const uint8_t at[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                   12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                   26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+    const char *s = v->ptr;
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || v->len != 36 ||
+        s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+        return DECLINED;
+    uint64_t half[2] = {0, 0};
+    unsigned all = 0x10;
+    for (int i = 0; i < 32; i++) {
+        unsigned h = hex_tab[(unsigned char)s[at[i]]];
+        all &= h;
+        half[i >> 4] = half[i >> 4] << 4 | (h & 0xF);
+    }
+    if (!all)
+        return DECLINED;
+    int rc = room(out, 17);
+    if (rc)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    o[0] = 0;
+    put_le64(o + 1, half[0]);
+    put_le64(o + 9, half[1]);
+    out->len += 17;
+    return 0;
+}
+
+/* (U)Int8..64 from a JSON integer of at most 19 digits (no overflow in uint64) in range. */
+static int fast_int(const column_plan *cp, const sl_json_value *v, sl_buf *out)
+{
+    if (v->kind != SL_JSON_NUMBER || (v->flags & (SL_JSON_FRACTION | SL_JSON_EXPONENT)))
+        return DECLINED;
+    bool neg = (v->flags & SL_JSON_NEGATIVE) != 0;
+    if (neg && cp->fast == FAST_UINT)
+        return DECLINED; /* ClickHouse refuses even "-0" there */
+    const char *p = v->ptr + neg;
+    size_t n = v->len - neg;
+    if (n > 19)
+        return DECLINED;
+    uint64_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = m * 10 + (uint64_t)(p[i] - '0');
+    unsigned size = cp->fast_size, bits = size * 8;
+    uint64_t limit = cp->fast == FAST_UINT ? (bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1)
+                                           : ((uint64_t)1 << (bits - 1)) - (neg ? 0 : 1);
+    if (m > limit)
+        return DECLINED;
+    if (neg)
+        m = (uint64_t)0 - m;
+    int rc = room(out, 9);
+    if (rc)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    o[0] = 0;
+    if (size == 8) {
+        put_le64(o + 1, m);
+    } else {
+        for (unsigned i = 0; i < size; i++)
+            o[1 + i] = (uint8_t)(m >> (8 * i));
+    }
+    out->len += 1 + size;
+    return 0;
+}
+
+/* Float64 from a JSON number (sl_json_number_to_double is what the Float64 encoder uses). */
+static int fast_float64(const sl_json_value *v, sl_buf *out)
+{
+    double d;
+    if (v->kind != SL_JSON_NUMBER || sl_json_number_to_double(v, &d) != 0)
+        return DECLINED;
+    int rc = room(out, 9);
+    if (rc)
+        return rc;
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    uint8_t *o = out->data + out->len;
+    o[0] = 0;
+    put_le64(o + 1, u);
+    out->len += 9;
+    return 0;
+}
+
+static inline bool two_digits(const char *p, unsigned *out)
+{
+    unsigned a = (unsigned)(unsigned char)p[0] - '0', b = (unsigned)(unsigned char)p[1] - '0';
+    *out = a * 10 + b;
+    return a < 10 && b < 10;
+}
+
+/* DateTime64 in UTC from "YYYY-MM-DD[T ]hh:mm:ss[.f+][Z]" with a year in 1900..2261, where every
+ * scale is in range and cannot overflow; the fields are validated as sl_datetime does. */
+static int fast_datetime64(const column_plan *cp, const sl_json_value *v, sl_buf *out)
+{
+    static const uint8_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
+                                      100000, 1000000, 10000000, 100000000, 1000000000};
+    const char *s = v->ptr;
+    size_t n = v->len;
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || n < 19 || s[4] != '-' ||
+        s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+        return DECLINED;
+    unsigned yh, yl, mo, d, h, mi, se;
+    if (!two_digits(s, &yh) || !two_digits(s + 2, &yl) || !two_digits(s + 5, &mo) ||
+        !two_digits(s + 8, &d) || !two_digits(s + 11, &h) || !two_digits(s + 14, &mi) ||
+        !two_digits(s + 17, &se))
+        return DECLINED;
+    unsigned y = yh * 100 + yl;
+    if (y < 1900 || y > 2261 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
+        return DECLINED;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > dim[mo - 1] + (mo == 2 && leap ? 1u : 0u))
+        return DECLINED;
+    size_t i = 19;
+    uint32_t nanos = 0;
+    if (i < n && s[i] == '.') {
+        size_t from = ++i;
+        unsigned k = 0;
+        for (; i < n && (unsigned)(unsigned char)s[i] - '0' < 10; i++) {
+            if (k < 9) {
+                nanos = nanos * 10 + (uint32_t)(s[i] - '0');
+                k++;
+            }
+        }
+        if (i == from)
+            return DECLINED;
+        for (; k < 9; k++)
+            nanos *= 10;
+    }
+    if (i < n && s[i] == 'Z')
+        i++;
+    if (i != n)
+        return DECLINED;
+    int64_t secs = sl_days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + se);
+    int64_t p = pow10[cp->fast_size];
+    int64_t ticks = secs * p + (int64_t)(nanos / (uint32_t)(1000000000 / p));
+    int rc = room(out, 9);
+    if (rc)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    o[0] = 0;
+    put_le64(o + 1, (uint64_t)ticks);
+    out->len += 9;
+    return 0;
+}
+
+/* 0 when the value was written, DECLINED, or an output-buffer error. */
+static inline int encode_fast(const column_plan *cp, const sl_json_value *v, sl_buf *out)
+{
+    switch (cp->fast) {
+    case FAST_STRING: return fast_string(v, out);
+    case FAST_UUID: return fast_uuid(v, out);
+    case FAST_UINT:
+    case FAST_INT: return fast_int(cp, v, out);
+    case FAST_FLOAT64: return fast_float64(v, out);
+    case FAST_DATETIME64: return fast_datetime64(cp, v, out);
+    default: return DECLINED;
+    }
+}
+
 /* Encodes column i of the current row into `rows`. A value the column refuses becomes an issue
  * (return 0); only output-buffer failures are returned. */
 static int encode_column(const sl_converter *conv, sl_convert_state *st, uint32_t i, sl_buf *rows)
@@ -561,6 +836,8 @@ static int encode_column(const sl_converter *conv, sl_convert_state *st, uint32_
                          (int)cp->col->name.len, cp->col->name.ptr, (int)cp->path->text.len,
                          cp->path->text.ptr);
     }
+    if (cp->fast != FAST_NONE && (rc = encode_fast(cp, &s->v, rows)) != DECLINED)
+        return rc;
 
     if ((rc = sl_buf_append(rows, "\x00", 1)) < 0)
         return rc;
