@@ -6,6 +6,7 @@
 #include "sl_batcher.h"
 #include "sl_catalog.h"
 #include "sl_cli.h"
+#include "sl_dedup.h"
 #include "sl_server.h"
 #include "sl_sink.h"
 #include "sl_tokens.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 static const char serve_usage[] =
     "usage: sluice serve [options]\n"
@@ -38,8 +40,12 @@ static const char serve_usage[] =
     "                            [SLUICE_FLUSH_INTERVAL]\n"
     "  --flush-bytes N           or when a data source has N bytes pending (default 16M)\n"
     "                            [SLUICE_FLUSH_BYTES]\n"
-    "  --max-buffer-bytes N      bytes buffered in memory at most, then 503 (default 1G)\n"
-    "                            [SLUICE_MAX_BUFFER_BYTES]\n"
+    "  --max-buffer-bytes N      bytes of write-ahead log (rows not yet in ClickHouse) at\n"
+    "                            most, then 503 (default: 10G or half the free disk,\n"
+    "                            whichever is less) [SLUICE_MAX_BUFFER_BYTES]\n"
+    "  --fsync MODE              always (default: answer 202 after the group fsync that\n"
+    "                            covers the rows), interval:MS (answer after the write,\n"
+    "                            fsync every MS ms) or never [SLUICE_FSYNC]\n"
     "  --wait-timeout S          wait=true answers 504 after S seconds (default 10)\n"
     "                            [SLUICE_WAIT_TIMEOUT]\n"
     "  --rate-limit-requests N   requests/s per data source (default 1000, -1 unlimited)\n"
@@ -55,6 +61,11 @@ static const char serve_usage[] =
     "                            [SLUICE_SQL_MAX_RESULT_BYTES]\n"
     "  --sql-threads N           /v0/sql queries run at once, each on its own read-only\n"
     "                            connection (default 2) [SLUICE_SQL_THREADS]\n"
+    "  --dedup-window T          remember accepted requests (body hash or Idempotency-Key)\n"
+    "                            for T: seconds, or with an s, m or h suffix; 0 turns\n"
+    "                            idempotency off (default 5h) [SLUICE_DEDUP_WINDOW]\n"
+    "  --dedup-max-entries N     keys remembered at most, about 56 bytes each; the oldest\n"
+    "                            go first when full (default 4M) [SLUICE_DEDUP_MAX_ENTRIES]\n"
     "  --log-level LEVEL         debug, info, warn or error (default info) [SLUICE_LOG_LEVEL]\n"
     "  --log-requests            log one line per request [SLUICE_LOG_REQUESTS=1]\n"
     "  -h, --help                show this help\n"
@@ -80,6 +91,7 @@ enum {
     O_FLUSH_INTERVAL,
     O_FLUSH_BYTES,
     O_MAX_BUFFER,
+    O_FSYNC,
     O_WAIT_TIMEOUT,
     O_RL_REQ,
     O_RL_BYTES,
@@ -88,6 +100,8 @@ enum {
     O_SQL_TIMEOUT,
     O_SQL_MAX_RESULT,
     O_SQL_THREADS,
+    O_DEDUP_WINDOW,
+    O_DEDUP_MAX,
     O_LOG_LEVEL,
     O_LOG_REQUESTS,
     O_COUNT
@@ -149,6 +163,36 @@ static bool parse_double(const char *s, double *out)
     return true;
 }
 
+/* Parses a duration in whole seconds: "300", "300s", "10m", "5h" (fractions allowed: "1.5h").
+ * Returns false on junk. */
+static bool parse_duration(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v < 0)
+        return false;
+    double mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    if (*end || v * mul > 1e9)
+        return false;
+    *out = (uint64_t)(v * mul + 0.5);
+    return true;
+}
+
+/* The batcher's recovery hook: a key of a record found in the write-ahead log. */
+static void wal_key_recovered(void *ud, sl_str ds_name, const uint8_t *key, uint64_t time_us,
+                              uint64_t n_rows, uint64_t n_quarantined, uint64_t seq)
+{
+    (void)ds_name;
+    sl_dedup_add_done(ud, sl_dedup_key_from_bytes(key), n_rows, n_quarantined, time_us, seq, NULL);
+}
+
 static int bad_value(const option *o)
 {
     fprintf(stderr, "sluice serve: bad value '%s' for %s\n", o->value, o->flag);
@@ -166,7 +210,8 @@ int sl_cmd_serve(int argc, char **argv)
         [O_MAX_REQ] = {"--max-request-bytes", "SLUICE_MAX_REQUEST_BYTES", "100M"},
         [O_FLUSH_INTERVAL] = {"--flush-interval", "SLUICE_FLUSH_INTERVAL", "500"},
         [O_FLUSH_BYTES] = {"--flush-bytes", "SLUICE_FLUSH_BYTES", "16M"},
-        [O_MAX_BUFFER] = {"--max-buffer-bytes", "SLUICE_MAX_BUFFER_BYTES", "1G"},
+        [O_MAX_BUFFER] = {"--max-buffer-bytes", "SLUICE_MAX_BUFFER_BYTES", "auto"},
+        [O_FSYNC] = {"--fsync", "SLUICE_FSYNC", "always"},
         [O_WAIT_TIMEOUT] = {"--wait-timeout", "SLUICE_WAIT_TIMEOUT", "10"},
         [O_RL_REQ] = {"--rate-limit-requests", "SLUICE_RATE_LIMIT_REQUESTS", "1000"},
         [O_RL_BYTES] = {"--rate-limit-bytes", "SLUICE_RATE_LIMIT_BYTES", "20000000"},
@@ -175,6 +220,8 @@ int sl_cmd_serve(int argc, char **argv)
         [O_SQL_TIMEOUT] = {"--sql-timeout", "SLUICE_SQL_TIMEOUT", "10"},
         [O_SQL_MAX_RESULT] = {"--sql-max-result-bytes", "SLUICE_SQL_MAX_RESULT_BYTES", "100M"},
         [O_SQL_THREADS] = {"--sql-threads", "SLUICE_SQL_THREADS", "2"},
+        [O_DEDUP_WINDOW] = {"--dedup-window", "SLUICE_DEDUP_WINDOW", "5h"},
+        [O_DEDUP_MAX] = {"--dedup-max-entries", "SLUICE_DEDUP_MAX_ENTRIES", "4M"},
         [O_LOG_LEVEL] = {"--log-level", "SLUICE_LOG_LEVEL", "info"},
         [O_LOG_REQUESTS] = {"--log-requests", "SLUICE_LOG_REQUESTS", "0"},
     };
@@ -260,9 +307,14 @@ int sl_cmd_serve(int argc, char **argv)
     if (!parse_size(opts[O_FLUSH_BYTES].value, &n) || n < 1)
         return bad_value(&opts[O_FLUSH_BYTES]);
     bc.flush_bytes = (size_t)n;
-    if (!parse_size(opts[O_MAX_BUFFER].value, &n) || n < 1)
+    if (strcmp(opts[O_MAX_BUFFER].value, "auto") == 0)
+        n = 0; /* decided below from the free disk */
+    else if (!parse_size(opts[O_MAX_BUFFER].value, &n) || n < 1)
         return bad_value(&opts[O_MAX_BUFFER]);
     bc.max_buffer_bytes = (size_t)n;
+    if (sl_wal_parse_fsync(sl_str_from_cstr(opts[O_FSYNC].value), &bc.fsync,
+                           &bc.fsync_interval_ms) != 0)
+        return bad_value(&opts[O_FSYNC]);
     if (!parse_double(opts[O_WAIT_TIMEOUT].value, &d) || d <= 0 || d > 3600)
         return bad_value(&opts[O_WAIT_TIMEOUT]);
     sc.wait_timeout_s = d;
@@ -285,6 +337,13 @@ int sl_cmd_serve(int argc, char **argv)
     if (!parse_size(opts[O_SQL_THREADS].value, &n) || n < 1 || n > SQL_THREADS_MAX)
         return bad_value(&opts[O_SQL_THREADS]);
     size_t sql_threads = (size_t)n;
+    sl_dedup_config dc;
+    sl_dedup_config_default(&dc);
+    if (!parse_duration(opts[O_DEDUP_WINDOW].value, &dc.window_s))
+        return bad_value(&opts[O_DEDUP_WINDOW]);
+    if (!parse_size(opts[O_DEDUP_MAX].value, &n) || n < 16 || n > (1LL << 30))
+        return bad_value(&opts[O_DEDUP_MAX]);
+    dc.max_entries = (size_t)n;
     const char *lvl = opts[O_LOG_LEVEL].value;
     if (strcmp(lvl, "debug") == 0)
         sc.log_level = SL_LOG_DEBUG;
@@ -306,8 +365,20 @@ int sl_cmd_serve(int argc, char **argv)
         fprintf(stderr, "sluice serve: cannot create %s: %s\n", data, strerror(errno));
         return 1;
     }
-    char ch_path[4096];
+    char ch_path[4096], wal_path[4096];
     snprintf(ch_path, sizeof(ch_path), "%s/clickhouse", data);
+    snprintf(wal_path, sizeof(wal_path), "%s/wal", data);
+    bc.wal_dir = wal_path;
+    if (bc.max_buffer_bytes == 0) {
+        struct statvfs vfs;
+        uint64_t cap = (uint64_t)10 << 30;
+        if (statvfs(data, &vfs) == 0) {
+            uint64_t half = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
+            if (half < cap)
+                cap = half;
+        }
+        bc.max_buffer_bytes = (size_t)(cap > (64u << 20) ? cap : (64u << 20));
+    }
 
     /* Our threads (and chDB's) inherit this mask; the main thread takes the signals with
      * sigwait, so no handler runs in a random thread. */
@@ -326,6 +397,7 @@ int sl_cmd_serve(int argc, char **argv)
     sl_tokens *tokens = NULL;
     sl_catalog *cat = NULL;
     sl_batcher *batcher = NULL;
+    sl_dedup *dedup = NULL;
     sl_server *srv = NULL;
     bool chdb_up = false;
 
@@ -385,6 +457,19 @@ int sl_cmd_serve(int argc, char **argv)
         fprintf(stderr, "sluice serve: cannot open the data sources in %s: %s\n", data, err.msg);
         goto out;
     }
+    if (dc.window_s > 0) {
+        char dedup_dir[4096];
+        snprintf(dedup_dir, sizeof(dedup_dir), "%s/dedup", data);
+        if (sl_dedup_open(dedup_dir, &dc, &dedup, &err) != 0) {
+            fprintf(stderr, "sluice serve: cannot open the idempotency keys in %s: %s\n", dedup_dir,
+                    err.msg);
+            goto out;
+        }
+    }
+    /* The batcher replays the write-ahead log (and hands its idempotency keys to dedup). */
+    bc.catalog = cat;
+    bc.recovered = dedup ? wal_key_recovered : NULL;
+    bc.recovered_ud = dedup;
     if (sl_batcher_new(&bc, ins, &batcher, &err) != 0) {
         fprintf(stderr, "sluice serve: cannot start the batcher: %s\n", err.msg);
         goto out;
@@ -392,6 +477,7 @@ int sl_cmd_serve(int argc, char **argv)
     sc.catalog = cat;
     sc.tokens = tokens;
     sc.batcher = batcher;
+    sc.dedup = dedup;
     sc.sql_sinks = ro;
     sc.n_sql_sinks = n_ro;
     if (sl_server_start(&sc, &srv, &err) != 0) {
@@ -431,6 +517,7 @@ int sl_cmd_serve(int argc, char **argv)
 
 out:
     sl_server_free(srv);
+    sl_dedup_free(dedup);
     sl_batcher_free(batcher);
     sl_catalog_free(cat);
     sl_tokens_free(tokens);

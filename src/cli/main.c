@@ -20,6 +20,7 @@ static const char usage[] =
     "  token SUBCOMMAND                    ls, create or rm API tokens\n"
     "\n"
     "offline (no server):\n"
+    "  wal check|dump [--data DIR]         inspect the write-ahead log offline\n"
     "  check FILE.datasource FILE.ndjson   convert rows offline and report what would be\n"
     "                                      accepted and quarantined, and why\n"
     "  datasource infer FILE.ndjson        print the .datasource auto-create would make\n"
@@ -33,8 +34,10 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"serve", sl_cmd_serve},           {"send", sl_cmd_send},   {"sql", sl_cmd_sql},
-    {"datasource", sl_cmd_datasource}, {"token", sl_cmd_token}, {"check", sl_cmd_check},
+    {"serve", sl_cmd_serve}, {"send", sl_cmd_send},
+    {"sql", sl_cmd_sql},     {"datasource", sl_cmd_datasource},
+    {"token", sl_cmd_token}, {"check", sl_cmd_check},
+    {"wal", sl_cmd_wal},
 };
 
 int main(int argc, char **argv)

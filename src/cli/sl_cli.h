@@ -16,6 +16,8 @@ int sl_cmd_datasource(int argc, char **argv);
 int sl_cmd_token(int argc, char **argv);
 /* `sluice datasource infer FILE` (argv[0] = "infer"). */
 int sl_cmd_datasource_infer(int argc, char **argv);
+/* `sluice wal check|dump --data DIR` (argv[0] = "wal"): offline write-ahead log inspection. */
+int sl_cmd_wal(int argc, char **argv);
 
 /* Appends the whole file at `path` to `out`. 0, or -1 with errno set (EFBIG past out's cap). */
 int sl_cli_read_file(const char *path, sl_buf *out);

@@ -281,11 +281,11 @@ static inline unsigned stop_mask16(const char *p)
 }
 #endif
 
-/* Scans a string whose opening quote is at *pp; leaves *pp after the closing quote.
- * *flags gets SL_JSON_ESCAPED if the string has escapes. */
-static int scan_string(sl_json_cursor *c, const char **pp, uint32_t *flags)
+/* The string loop from p (inside the string whose opening quote is at *pp) to its end; leaves
+ * *pp after the closing quote. */
+static int scan_string_from(sl_json_cursor *c, const char **pp, const char *p, uint32_t *flags)
 {
-    const char *p = *pp + 1, *end = c->end;
+    const char *end = c->end;
     for (;;) {
 #ifdef SL_JSON_SSE2
         while (end - p >= 16) {
@@ -324,7 +324,52 @@ static int scan_string(sl_json_cursor *c, const char **pp, uint32_t *flags)
     }
 }
 
+/* Scans a string whose opening quote is at *pp; leaves *pp after the closing quote.
+ * *flags gets SL_JSON_ESCAPED if the string has escapes. Inline: most strings are short and
+ * plain, and end at the first stop byte of their first blocks. */
+static inline int scan_string(sl_json_cursor *c, const char **pp, uint32_t *flags)
+{
+    const char *p = *pp + 1;
+#ifdef SL_JSON_SSE2
+    for (int i = 0; i < 4 && c->end - p >= 16; i++) {
+        unsigned mask = stop_mask16(p);
+        if (mask) {
+            p += __builtin_ctz(mask);
+            if (*p == '"') {
+                *pp = p + 1;
+                return 0;
+            }
+            break;
+        }
+        p += 16;
+    }
+#endif
+    return scan_string_from(c, pp, p, flags);
+}
+
 /* ---- numbers ---- */
+
+/* The first byte at or after p that is not a digit (or end). Eight bytes at a time where it
+ * can: adding 0x46 sets the top bit of bytes above '9', subtracting 0x30 those below '0', and
+ * the byte's own top bit marks the rest; carries and borrows only run upward from a non-digit,
+ * so the lowest marked byte is the first non-digit. */
+static inline const char *skip_digits(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m =
+            ((w + 0x4646464646464646u) | (w - 0x3030303030303030u) | w) & 0x8080808080808080u;
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && is_digit(byte_at(p)))
+        p++;
+    return p;
+}
 
 /* Scans a number at *pp (first byte '-' or a digit, or anything for text validation). */
 static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
@@ -342,16 +387,14 @@ static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
         if (p < end && is_digit(byte_at(p)))
             return fail_at(c, p - 1, "leading zeros are not allowed in numbers");
     } else {
-        while (p < end && is_digit(byte_at(p)))
-            p++;
+        p = skip_digits(p, end);
     }
     if (p < end && *p == '.') {
         f |= SL_JSON_FRACTION;
         p++;
         if (p >= end || !is_digit(byte_at(p)))
             return fail_expect(c, p, "a digit after the decimal point");
-        while (p < end && is_digit(byte_at(p)))
-            p++;
+        p = skip_digits(p, end);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         f |= SL_JSON_EXPONENT;
@@ -360,8 +403,7 @@ static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
             p++;
         if (p >= end || !is_digit(byte_at(p)))
             return fail_expect(c, p, "a digit in the exponent");
-        while (p < end && is_digit(byte_at(p)))
-            p++;
+        p = skip_digits(p, end);
     }
     *pp = p;
     *flags = f;
@@ -652,6 +694,33 @@ int sl_json_array_begin(sl_json_cursor *c)
 
 int sl_json_object_next(sl_json_cursor *c, sl_json_value *key)
 {
+    /* Compact JSON: the cursor is at ',' then '"' after a member, or at '"' right after '{'.
+     * Anything else (whitespace, the end, errors) takes the general path below. */
+    const char *p0 = c->p;
+    if (c->end - p0 >= 2 && p0 > c->start) {
+        unsigned char prev = byte_at(p0 - 1);
+        const char *q = NULL;
+        if (*p0 == ',' && p0[1] == '"' && prev != '{' && !is_ws(prev))
+            q = p0 + 1;
+        else if (*p0 == '"' && prev == '{')
+            q = p0;
+        if (q) {
+            const char *kp = q;
+            uint32_t kflags = 0;
+            int krc = scan_string(c, &kp, &kflags);
+            if (krc)
+                return krc;
+            if (kp < c->end && *kp == ':') {
+                key->kind = SL_JSON_STRING;
+                key->flags = kflags;
+                key->ptr = q + 1;
+                key->len = (size_t)(kp - q) - 2;
+                c->p = kp + 1;
+                return 1;
+            }
+        }
+    }
+
     bool first = prev_token_byte(c) == '{';
     const char *p = cursor_skip_ws(c, c->p), *end = c->end;
     if (p < end && *p == '}') {

@@ -3,9 +3,11 @@
  * park the request until they commit (wait=true) and answer 200. */
 #include "sl_http.h"
 #include "sl_convert.h"
+#include "sl_dedup.h"
 #include "sl_infer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Ends a wait=true request from the batcher's callback (flusher thread), unless the server's
@@ -32,7 +34,14 @@ static void on_wait(void *ud, uint64_t seq, sl_batch_status status, const char *
             sl_http_error(r, 404, "the data source was deleted before the rows were written");
             break;
         case SL_BATCH_STOPPED:
-            sl_http_error(r, 503, "the server stopped before the rows were written");
+            sl_http_error(r, 503,
+                          "the server stopped before the rows were written; they are kept in "
+                          "its log and written at the next start, do not send them again");
+            break;
+        case SL_BATCH_DURABLE: sl_http_reply(r, 202, "application/json"); break;
+        case SL_BATCH_REJECTED:
+            sl_http_error(r, 503, "the rows were not accepted: %s; retry later",
+                          message && *message ? message : "write-ahead log failure");
             break;
         }
         sl_http_wake(r);
@@ -76,6 +85,110 @@ static sl_datasource *auto_create(sl_http_req *r, sl_str name, sl_str body)
 done:
     sl_buf_free(&text);
     return ds;
+}
+
+/* How long a request waits for an identical one in flight before answering 409. Short: an owner
+ * holds its key only while converting and appending its rows, never while waiting for a commit. */
+#define DEDUP_WAIT_MS 2000
+
+/* Answers a retry of a request accepted within the idempotency window: its original counts with
+ * Idempotent-Replayed: true; 202, or with wait=true 200 once the original rows are committed. */
+static void replay(sl_http_req *r, sl_str name, const sl_dedup_entry *e)
+{
+    sl_server *srv = r->srv;
+    r->out.len = 0;
+    sl_buf_printf(&r->out, "{\"successful_rows\":%llu,\"quarantined_rows\":%llu}",
+                  (unsigned long long)e->rows, (unsigned long long)e->quarantined);
+    sl_http_add_header(r, "Idempotent-Replayed", "true");
+    if (!sl_http_truthy(sl_http_param(r, "wait")) || e->seq == 0) {
+        /* seq 0: accepted by an earlier process and not in its log any more: committed. */
+        sl_http_reply(r, e->seq == 0 && sl_http_truthy(sl_http_param(r, "wait")) ? 200 : 202,
+                      "application/json");
+        return;
+    }
+    sl_datasource *ds = sl_catalog_acquire(srv->cfg.catalog, name);
+    if (!ds) {
+        sl_http_error(r, 404, "the data source was deleted before the rows were written");
+        return;
+    }
+    sl_http_waiter *w = sl_http_wait_begin(r);
+    uint32_t timeout_ms = (uint32_t)(srv->cfg.wait_timeout_s * 1000.0);
+    sl_error err = {0};
+    int rc = sl_batcher_wait_async(srv->cfg.batcher, ds, e->seq, timeout_ms ? timeout_ms : 1,
+                                   on_wait, w, &err);
+    sl_datasource_release(ds);
+    if (rc != 0) {
+        if (sl_http_wait_claim(w)) {
+            /* SL_EINVAL: nothing of this data source is queued any more, so committed. */
+            if (rc == 1 || rc == SL_EINVAL)
+                sl_http_reply(r, 200, "application/json");
+            else
+                sl_http_error(r, 503, "cannot wait for the rows: %s",
+                              err.msg ? err.msg : "stopped");
+            sl_http_wake(r);
+        }
+        sl_http_wait_release(w);
+    }
+}
+
+/* The request failed after reserving its idempotency key: forget it so a retry is processed. */
+static void forget(sl_dedup *dd, sl_dedup_key key)
+{
+    if (dd)
+        sl_dedup_abort(dd, key);
+}
+
+/* One durable append in flight: what its callback needs to answer. */
+typedef struct {
+    sl_http_req *r;
+    sl_server *srv;
+    sl_http_waiter *w; /* wait=true */
+    sl_dedup *dd;
+    sl_dedup_key key;
+    uint64_t rows, q;
+} append_ctx;
+
+static void append_full(sl_http_req *r)
+{
+    sl_http_add_header(r, "Retry-After", "5");
+    sl_http_error(r, 503, "the write buffer is full (ClickHouse is slow or down); retry later");
+}
+
+/* The batcher's answer to a durable append (WAL writer or flusher thread). */
+static void on_appended(void *ud, uint64_t seq, sl_batch_status status, const char *message)
+{
+    append_ctx *ac = ud;
+    sl_http_req *r = ac->r;
+    if (status == SL_BATCH_REJECTED) {
+        forget(ac->dd, ac->key);
+        if (!ac->w || sl_http_wait_claim(ac->w)) {
+            sl_http_add_header(r, "Retry-After", "1");
+            sl_http_error(r, 503, "the rows were not accepted: %s; retry later",
+                          message && *message ? message : "write-ahead log failure");
+            sl_http_wake(r);
+        }
+        if (ac->w)
+            sl_http_wait_release(ac->w);
+        free(ac);
+        return;
+    }
+    /* Durable: the rows are accepted, whatever happens next; a retry now replays them. With
+     * wait=true the timer may have answered r already: only on_wait touches it. */
+    atomic_fetch_add_explicit(&ac->srv->m.events_requests, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ac->srv->m.rows, ac->rows, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ac->srv->m.quarantined, ac->q, memory_order_relaxed);
+    if (ac->dd) {
+        sl_error err = {0};
+        if (sl_dedup_complete(ac->dd, ac->key, ac->rows, ac->q, seq, &err) != 0)
+            sl_server_log(ac->srv, SL_LOG_WARN, "cannot persist an idempotency key", NULL);
+    }
+    if (ac->w) {
+        on_wait(ac->w, seq, status, message);
+    } else {
+        sl_http_reply(r, 202, "application/json");
+        sl_http_wake(r);
+    }
+    free(ac);
 }
 
 static bool is_blank(sl_str s)
@@ -132,6 +245,27 @@ void sl_http_events(sl_http_req *r)
     sl_ratelimit_charge_bytes(srv->rl, name, now, body.len);
     atomic_fetch_add_explicit(&srv->m.bytes_in, body.len, memory_order_relaxed);
 
+    /* Idempotency (SPEC §2): the key stays reserved until the rows are accepted (complete) or
+     * the request fails (forget), so identical requests at once insert once. */
+    sl_dedup *dd = srv->cfg.dedup;
+    sl_dedup_key key = {0, 0};
+    if (dd) {
+        sl_str ik = sl_http_header(r, "Idempotency-Key");
+        key = sl_dedup_key_of(name, ik.len ? ik : body, ik.len > 0);
+        sl_dedup_entry prev;
+        switch (sl_dedup_reserve(dd, key, DEDUP_WAIT_MS, &prev)) {
+        case SL_DEDUP_NEW: break;
+        case SL_DEDUP_DONE: replay(r, name, &prev); return;
+        case SL_DEDUP_BUSY:
+            sl_http_add_header(r, "Retry-After", "1");
+            sl_http_error(r, 409,
+                          "an identical request (same body or Idempotency-Key) for '%.*s' is "
+                          "being processed; retry in a second to get its answer",
+                          (int)name.len, name.ptr);
+            return;
+        }
+    }
+
     sl_datasource *ds = sl_catalog_acquire(srv->cfg.catalog, name);
     if (!ds) {
         sl_error err = {0};
@@ -142,10 +276,13 @@ void sl_http_events(sl_http_req *r)
                           "or send with a token that has DATASOURCES:CREATE to create it from "
                           "the rows",
                           (int)name.len, name.ptr);
+            forget(dd, key);
             return;
         }
-        if (!(ds = auto_create(r, name, body)))
+        if (!(ds = auto_create(r, name, body))) {
+            forget(dd, key);
             return;
+        }
     }
 
     sl_convert_state *st = sl_http_convert_state_get(srv);
@@ -160,62 +297,62 @@ void sl_http_events(sl_http_req *r)
                                          "split the body into smaller requests"
                                        : "out of memory converting the rows; retry later");
         sl_datasource_release(ds);
+        forget(dd, key);
         return;
     }
     if (stats.rows + stats.quarantined == 0) {
         sl_http_error(r, 400, "empty body: send JSON objects, one per line (NDJSON)");
         sl_datasource_release(ds);
+        forget(dd, key);
         return;
     }
 
-    uint64_t seq = 0;
-    sl_error err = {0};
-    rc =
-        sl_batcher_append(srv->cfg.batcher, ds, (sl_str){(const char *)r->rows.data, r->rows.len},
-                          stats.rows, (sl_str){(const char *)r->quarantine.data, r->quarantine.len},
-                          stats.quarantined, &seq, &err);
-    if (rc) {
-        if (rc == SL_EMISSING)
-            sl_http_error(r, 404, "data source '%.*s' was deleted", (int)name.len, name.ptr);
-        else if (rc == SL_ETOOBIG)
-            sl_http_error(r, 503,
-                          "the write buffer is full (ClickHouse is slow or down); retry "
-                          "later");
-        else
-            sl_http_error(r, 503, "not accepting writes now: %s",
-                          err.msg ? err.msg : sl_strerror(rc));
+    /* Durable append (SPEC §9): the WAL's group commit calls back; no pool thread waits. */
+    append_ctx *ac = malloc(sizeof *ac);
+    if (!ac) {
+        sl_http_error(r, 503, "out of memory; retry later");
         sl_datasource_release(ds);
+        forget(dd, key);
         return;
     }
-    atomic_fetch_add_explicit(&srv->m.events_requests, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&srv->m.rows, stats.rows, memory_order_relaxed);
-    atomic_fetch_add_explicit(&srv->m.quarantined, stats.quarantined, memory_order_relaxed);
-
+    bool wait = sl_http_truthy(sl_http_param(r, "wait"));
+    *ac = (append_ctx){
+        .r = r, .srv = srv, .dd = dd, .key = key, .rows = stats.rows, .q = stats.quarantined};
+    uint8_t kb[16];
+    if (dd)
+        sl_dedup_key_to_bytes(key, kb);
+    sl_batcher_block blk = {(sl_str){(const char *)r->rows.data, r->rows.len}, stats.rows,
+                            (sl_str){(const char *)r->quarantine.data, r->quarantine.len},
+                            stats.quarantined, dd ? kb : NULL};
     r->out.len = 0;
     sl_buf_printf(&r->out, "{\"successful_rows\":%llu,\"quarantined_rows\":%llu}",
                   (unsigned long long)stats.rows, (unsigned long long)stats.quarantined);
-    if (!sl_http_truthy(sl_http_param(r, "wait"))) {
-        sl_datasource_release(ds);
-        sl_http_reply(r, 202, "application/json");
-        return;
-    }
-    /* Park first: the callback may run before sl_batcher_wait_async returns. The server's
-     * timer also answers 504 at the deadline, even if the flusher is stuck in an insert. */
-    sl_http_waiter *w = sl_http_wait_begin(r);
+    /* Park first: the callback may run before sl_batcher_append_async returns. With wait=true
+     * the server's timer also answers 504 at the deadline, even if the flusher is stuck. */
     uint32_t timeout_ms = (uint32_t)(srv->cfg.wait_timeout_s * 1000.0);
-    rc = sl_batcher_wait_async(srv->cfg.batcher, ds, seq, timeout_ms ? timeout_ms : 1, on_wait, w,
-                               &err);
+    if (wait)
+        ac->w = sl_http_wait_begin(r);
+    else
+        sl_http_park(r);
+    sl_error err = {0};
+    rc = sl_batcher_append_async(srv->cfg.batcher, ds, &blk, wait, timeout_ms ? timeout_ms : 1,
+                                 on_appended, ac, &err);
     sl_datasource_release(ds);
-    if (rc != 0) {
-        /* The callback will not run: answer here (unless the timer already did). */
-        if (sl_http_wait_claim(w)) {
-            if (rc == 1)
-                sl_http_reply(r, 200, "application/json");
+    if (rc) {
+        /* The callback will not run: answer here (unless the wait timer already did). */
+        forget(dd, key);
+        if (!ac->w || sl_http_wait_claim(ac->w)) {
+            if (rc == SL_EMISSING)
+                sl_http_error(r, 404, "data source '%.*s' was deleted", (int)name.len, name.ptr);
+            else if (rc == SL_ETOOBIG)
+                append_full(r);
             else
-                sl_http_error(r, 503, "cannot wait for the rows: %s",
-                              err.msg ? err.msg : "stopped");
+                sl_http_error(r, 503, "not accepting writes now: %s",
+                              err.msg ? err.msg : sl_strerror(rc));
             sl_http_wake(r);
         }
-        sl_http_wait_release(w);
+        if (ac->w)
+            sl_http_wait_release(ac->w);
+        free(ac);
     }
 }

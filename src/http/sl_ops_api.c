@@ -1,6 +1,7 @@
 /* Operations endpoints (SPEC §11): GET /v0/health (the process answers), GET /v0/ready (storage
  * reachable, buffer room left, accepting writes) and GET /metrics (Prometheus text format).
  * None needs a token: they carry no data, and /metrics is meant for a scraper on the host. */
+#include "sl_dedup.h"
 #include "sl_http.h"
 
 #include <string.h>
@@ -76,6 +77,21 @@ void sl_http_metrics_page(sl_http_req *r)
            load(&srv->m.sql_queries));
     metric(b, "sluice_parked_requests", "gauge", "wait=true requests waiting now.",
            (uint64_t)(atomic_load(&srv->parked) > 0 ? atomic_load(&srv->parked) : 0));
+    if (srv->cfg.dedup) {
+        sl_dedup_stats ds;
+        sl_dedup_get_stats(srv->cfg.dedup, &ds);
+        metric(b, "sluice_idempotent_replays_total", "counter",
+               "Event requests answered from the idempotency index (not inserted again).", ds.hits);
+        metric(b, "sluice_idempotency_conflicts_total", "counter",
+               "Event requests answered 409: an identical request was still in flight.", ds.busy);
+        metric(b, "sluice_idempotency_keys", "gauge", "Idempotency keys remembered now.",
+               ds.entries);
+        metric(b, "sluice_idempotency_evictions_total", "counter",
+               "Idempotency keys dropped before the end of their window (index full).",
+               ds.evictions);
+        metric(b, "sluice_idempotency_io_errors_total", "counter",
+               "Failed writes or syncs of the idempotency file.", ds.io_errors);
+    }
     if (srv->cfg.batcher) {
         sl_batcher_stats st;
         sl_batcher_get_stats(srv->cfg.batcher, &st);

@@ -20,6 +20,7 @@ typedef struct sl_server sl_server;
 typedef struct sl_catalog sl_catalog;
 typedef struct sl_tokens sl_tokens;
 typedef struct sl_batcher sl_batcher;
+typedef struct sl_dedup sl_dedup;
 typedef struct sl_sink sl_sink;
 
 typedef enum { SL_LOG_DEBUG, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR } sl_log_level;
@@ -49,6 +50,7 @@ typedef struct {
     sl_catalog *catalog;
     sl_tokens *tokens;
     sl_batcher *batcher;
+    sl_dedup *dedup; /* idempotency keys (SPEC §2); NULL: every request is inserted */
     sl_sink **sql_sinks;
     size_t n_sql_sinks;
     unsigned sql_queue; /* 0: 64 */

@@ -24,6 +24,8 @@ typedef struct node node;
 
 typedef struct {
     sl_str key;
+    uint64_t head, mask; /* the key's first bytes (up to 8) as loaded from memory, and which
+                            bytes of such a load they are: a short key compares in one step */
     node *child;
 } key_child;
 
@@ -105,7 +107,13 @@ static node *node_child_key(sl_arena *a, node *n, sl_str key)
             return n->keys[i].child;
     n->keys = grow(a, n->keys, n->n_keys, &n->cap_keys, sizeof(key_child));
     node *c = sl_arena_alloc(a, sizeof(node));
-    n->keys[n->n_keys++] = (key_child){key, c};
+    key_child kc = {.key = key, .child = c};
+    size_t nh = key.len < 8 ? key.len : 8;
+    if (nh) {
+        memcpy(&kc.head, key.ptr, nh);
+        memset(&kc.mask, 0xFF, nh);
+    }
+    n->keys[n->n_keys++] = kc;
     return c;
 }
 
@@ -148,15 +156,36 @@ static const char *const quarantine_names[] = {"c__error_column", "c__error", "c
 
 /* Leaf types with a fast path in the encoding loop (encode_fast). Only plain columns: a
  * Nullable column takes the general path, which writes its NULL marker. */
-enum { FAST_NONE, FAST_STRING, FAST_UUID, FAST_UINT, FAST_INT, FAST_FLOAT64, FAST_DATETIME64 };
+enum {
+    FAST_NONE,
+    FAST_STRING,
+    FAST_ARRAY_STRING,
+    FAST_UUID,
+    FAST_UINT,
+    FAST_INT,
+    FAST_FLOAT64,
+    FAST_DATETIME64
+};
+
+static bool is_string(const sl_type *t)
+{
+    if (t->kind == SL_TYPE_LOW_CARDINALITY)
+        t = t->children[0];
+    return t->kind == SL_TYPE_STRING;
+}
 
 static void choose_fast(column_plan *cp)
 {
     const sl_type *t = cp->type;
-    if (t->kind == SL_TYPE_LOW_CARDINALITY && t->children[0]->kind == SL_TYPE_STRING)
-        t = t->children[0];
+    if (is_string(t)) {
+        cp->fast = FAST_STRING;
+        return;
+    }
     switch (t->kind) {
-    case SL_TYPE_STRING: cp->fast = FAST_STRING; break;
+    case SL_TYPE_ARRAY:
+        if (is_string(t->children[0]))
+            cp->fast = FAST_ARRAY_STRING;
+        break;
     case SL_TYPE_UUID: cp->fast = FAST_UUID; break;
     case SL_TYPE_INT:
         if (t->size <= 8) {
@@ -307,7 +336,22 @@ void sl_convert_state_free(sl_convert_state *st)
 
 static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c);
 
-static const node *find_key(const node *n, const sl_json_value *key, uint32_t *hint)
+/* Whether an unescaped key (in input that is readable up to `end`) is kc's key. */
+static inline bool key_is(const key_child *kc, const sl_json_value *key, const char *end)
+{
+    size_t n = key->len;
+    if (kc->key.len != n)
+        return false;
+    if (n <= 8 && end - key->ptr >= 8) {
+        uint64_t w;
+        memcpy(&w, key->ptr, 8);
+        return ((w ^ kc->head) & kc->mask) == 0;
+    }
+    return memcmp(kc->key.ptr, key->ptr, n) == 0;
+}
+
+static const node *find_key(const node *n, const sl_json_value *key, const char *end,
+                            uint32_t *hint)
 {
     uint32_t nk = n->n_keys;
     if (!(key->flags & SL_JSON_ESCAPED)) {
@@ -316,7 +360,7 @@ static const node *find_key(const node *n, const sl_json_value *key, uint32_t *h
         for (uint32_t k = 0; k < nk; k++) {
             uint32_t i = h + k < nk ? h + k : h + k - nk;
             const key_child *kc = &n->keys[i];
-            if (kc->key.len == key->len && memcmp(kc->key.ptr, key->ptr, key->len) == 0) {
+            if (key_is(kc, key, end)) {
                 *hint = i + 1;
                 return kc->child;
             }
@@ -338,7 +382,7 @@ static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c,
         if ((r = sl_json_object_begin(c)) < 0)
             return r;
         while ((r = sl_json_object_next(c, &key)) == 1) {
-            const node *child = find_key(n, &key, &hint);
+            const node *child = find_key(n, &key, c->end, &hint);
             r = child ? walk(st, child, c) : sl_json_skip_value(c);
             if (r < 0)
                 return r;
@@ -366,12 +410,14 @@ static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c,
 
 static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
 {
-    sl_json_kind kind = sl_json_peek(c);
+    sl_json_value v;
+    int r;
+    sl_json_kind kind = SL_JSON_NONE;
+    if (n->n_keys || n->n_indexes || n->n_captures == 0) /* a leaf needs no peek */
+        kind = sl_json_peek(c);
     if (n->n_captures == 0)
         return walk_children(st, n, c, kind);
 
-    sl_json_value v;
-    int r;
     if ((kind == SL_JSON_OBJECT && n->n_keys) || (kind == SL_JSON_ARRAY && n->n_indexes)) {
         /* Captured whole and read by parts: one pass over the value does both; the walk
          * validates all of it, and c->ws tells whether its text holds whitespace. */
@@ -612,8 +658,12 @@ static inline uint8_t *put_varuint(uint8_t *o, uint64_t n)
 
 static inline void put_le64(uint8_t *o, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(o, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         o[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 /* String: an unescaped string's contents, or the text of a number, a boolean, or an object or
@@ -645,24 +695,28 @@ static const uint8_t hex_tab[256] = {
 };
 #undef HX
 
+/* Four hex digits at p as a number; *all keeps 0x10 only if every digit was valid. */
+static inline uint64_t hex4(const char *p, unsigned *all)
+{
+    unsigned a = hex_tab[(unsigned char)p[0]], b = hex_tab[(unsigned char)p[1]],
+             c = hex_tab[(unsigned char)p[2]], d = hex_tab[(unsigned char)p[3]];
+    *all &= a & b & c & d;
+    return (uint64_t)((a & 15) << 12 | (b & 15) << 8 | (c & 15) << 4 | (d & 15));
+}
+
 /* UUID in the dashed 8-4-4-4-12 form: two little-endian UInt64 halves, the first 16 hex digits
  * (the high half) first. */
 static int fast_uuid(const sl_json_value *v, sl_buf *out)
 {
-    static const uint8_t at[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
-                                   12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
-                                   26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
     const char *s = v->ptr;
-    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || v->len != 36 ||
-        s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || v->len != 36 || s[8] != '-' ||
+        s[13] != '-' || s[18] != '-' || s[23] != '-')
         return DECLINED;
-    uint64_t half[2] = {0, 0};
     unsigned all = 0x10;
-    for (int i = 0; i < 32; i++) {
-        unsigned h = hex_tab[(unsigned char)s[at[i]]];
-        all &= h;
-        half[i >> 4] = half[i >> 4] << 4 | (h & 0xF);
-    }
+    uint64_t hi = hex4(s, &all) << 48 | hex4(s + 4, &all) << 32 | hex4(s + 9, &all) << 16 |
+                  hex4(s + 14, &all);
+    uint64_t lo = hex4(s + 19, &all) << 48 | hex4(s + 24, &all) << 32 | hex4(s + 28, &all) << 16 |
+                  hex4(s + 32, &all);
     if (!all)
         return DECLINED;
     int rc = room(out, 17);
@@ -670,9 +724,44 @@ static int fast_uuid(const sl_json_value *v, sl_buf *out)
         return rc;
     uint8_t *o = out->data + out->len;
     o[0] = 0;
-    put_le64(o + 1, half[0]);
-    put_le64(o + 9, half[1]);
+    put_le64(o + 1, hi);
+    put_le64(o + 9, lo);
     out->len += 17;
+    return 0;
+}
+
+/* Array(String) of compact, unescaped strings (fewer than 128, each shorter than 16 KiB), as
+ * the Array encoder writes them. Output never exceeds the text: each element's quotes pay for
+ * its length prefix, the brackets for the flag and the count. A buffer that cannot take that
+ * much declines; the general path then decides between SL_ETOOBIG and a refused value. */
+static int fast_array_string(const sl_json_value *v, sl_buf *out)
+{
+    if (v->kind != SL_JSON_ARRAY || (v->flags & SL_JSON_WHITESPACE) || room(out, v->len + 2))
+        return DECLINED;
+    uint8_t *o = out->data + out->len + 2;
+    const char *p = v->ptr + 1, *end = v->ptr + v->len - 1; /* at the ']' */
+    unsigned count = 0;
+    while (p < end) {
+        if (*p != '"' || count == 127)
+            return DECLINED;
+        /* The scanner validated the array, so the string's closing quote comes before end. */
+        const char *q = ++p;
+        while (*q != '"' && *q != '\\')
+            q++;
+        size_t n = (size_t)(q - p);
+        if (*q == '\\' || n >= 16384)
+            return DECLINED;
+        o = put_varuint(o, n);
+        memcpy(o, p, n);
+        o += n;
+        count++;
+        p = q + 1;
+        if (*p == ',')
+            p++;
+    }
+    out->data[out->len] = 0;
+    out->data[out->len + 1] = (uint8_t)count;
+    out->len = (size_t)(o - out->data);
     return 0;
 }
 
@@ -799,6 +888,7 @@ static inline int encode_fast(const column_plan *cp, const sl_json_value *v, sl_
 {
     switch (cp->fast) {
     case FAST_STRING: return fast_string(v, out);
+    case FAST_ARRAY_STRING: return fast_array_string(v, out);
     case FAST_UUID: return fast_uuid(v, out);
     case FAST_UINT:
     case FAST_INT: return fast_int(cp, v, out);

@@ -1,28 +1,29 @@
-/* The batcher: per data source, accepted row blocks wait in memory until a flusher thread commits
- * them to ClickHouse, one INSERT per table per flush.
+/* The batcher: per data source, accepted row blocks wait until a flusher thread commits them to
+ * ClickHouse, one INSERT per table per flush. With a write-ahead log (config.wal_dir) every append
+ * is a WAL record first: the caller hears "durable" only after the group commit that covers it,
+ * and after a crash sl_batcher_new replays every record not yet committed (see
+ * docs/durability.md). Without wal_dir the rows live in memory only (tests, tools).
  *
- * The seam for the write-ahead log: sl_batcher_append(ds, rows, quarantine) → sequence number, and
- * "committed up to seq" per data source. The WAL will make append durable (a record per request)
- * and the flusher will read from it; until then, rows acknowledged with 202 live in memory only.
- *
- * Sequence numbers are global (one counter for all data sources), increase by one per append and
- * start at config.first_seq (default: the wall clock in microseconds, so a restart never reuses a
- * number while ClickHouse's deduplication window still remembers its token).
+ * Sequence numbers are the WAL's LSNs (global, increasing, never reused across restarts; see
+ * sl_wal.h). Without a WAL they start at config.first_seq (default: the wall clock in µs).
  *
  * Flush policy, per data source: a flush starts when the oldest pending append is
  * flush_interval_ms old, when pending bytes reach flush_bytes, as soon as a waiter is registered
- * (wait=true), or on stop. A flush takes every pending append [first..last] and inserts the rows
- * block (RowBinaryWithDefaults) into the table and the quarantine block (RowBinary) into
- * <name>_quarantine, each with SETTINGS insert_deduplication_token = '<name>:<first>-<last>'.
+ * (wait=true), or on stop. A flush takes every durable pending append [first..last], logs a
+ * FLUSH record (first, last) and waits for it to be durable, inserts the rows block
+ * (RowBinaryWithDefaults) into the table and the quarantine block (RowBinary) into
+ * <name>_quarantine, each with SETTINGS insert_deduplication_token = '<name>:<first>-<last>',
+ * then logs a COMMIT record. Recovery re-inserts an open FLUSH with exactly the same records and
+ * token, so ClickHouse drops it if it had landed: exactly once.
  *
- * Failure policy: a failed insert is retried with exponential backoff (retry_initial_ms doubling up
- * to retry_max_ms) with exactly the same block and token, so an insert that failed after ClickHouse
- * committed it is deduplicated; a table already inserted is not retried. Rows stay queued (newer
- * appends queue behind). Waiters whose rows were in the failed flush are answered
- * SL_BATCH_FAILED with ClickHouse's message at once (the HTTP layer answers an error, not 200),
- * but their rows are still retried. Pending bytes are capped (max_buffer_bytes): beyond it append
- * fails with SL_ETOOBIG (→ 503 with Retry-After). Rows of a dropped data source are discarded
- * and their waiters answered SL_BATCH_DROPPED.
+ * Failure policy: a failed insert is retried with capped exponential backoff with jitter
+ * (retry_initial_ms doubling up to retry_max_ms) with exactly the same block and token; a table
+ * already inserted is not retried. Rows stay queued (newer appends queue behind). Waiters whose
+ * rows were in the failed flush are answered SL_BATCH_FAILED at once, but their rows are still
+ * retried. The buffer is capped (max_buffer_bytes: WAL bytes on disk with a WAL, pending bytes
+ * without): beyond it append fails with SL_ETOOBIG (→ 503 with Retry-After). Rows of a dropped
+ * data source are discarded (a DISCARD record says so) and their waiters answered
+ * SL_BATCH_DROPPED.
  *
  * Thread-safety: append, wait, stats may be called from any thread at once. One flusher thread
  * owns the sink given to sl_batcher_new. */
@@ -32,50 +33,65 @@
 #include "sl_catalog.h"
 #include "sl_common.h"
 #include "sl_sink.h"
+#include "sl_wal.h"
 
 typedef struct sl_batcher sl_batcher;
 
 typedef void (*sl_batcher_log_fn)(void *ud, const char *level, const char *msg);
 
+/* Called by sl_batcher_new for every DATA record with an idempotency key still in the WAL
+ * (committed or not), oldest first, so the idempotency index can be rebuilt. */
+typedef void (*sl_batcher_recovered_fn)(void *ud, sl_str ds_name, const uint8_t *key,
+                                        uint64_t time_us, uint64_t n_rows, uint64_t n_quarantined,
+                                        uint64_t seq);
+
 typedef struct {
     uint32_t flush_interval_ms; /* default 500, at least 50 */
     size_t flush_bytes;         /* default 16 MiB (rows + quarantine bytes pending) */
-    size_t max_buffer_bytes;    /* default 1 GiB across all data sources */
+    size_t max_buffer_bytes;    /* default 1 GiB across all data sources (WAL bytes with a WAL) */
     uint32_t retry_initial_ms;  /* default 100 */
     uint32_t retry_max_ms;      /* default 10000 */
     uint64_t first_seq;         /* 0 = wall clock in microseconds */
-    sl_batcher_log_fn log;      /* optional; called from the flusher thread */
+    sl_batcher_log_fn log;      /* optional; called from the flusher and WAL threads */
     void *log_ud;
+    /* The write-ahead log. NULL: none (rows acknowledged from memory). */
+    const char *wal_dir;
+    sl_catalog *catalog;        /* required with wal_dir: recovery finds data sources by name */
+    sl_wal_fsync fsync;         /* default SL_WAL_FSYNC_ALWAYS */
+    uint32_t fsync_interval_ms; /* for SL_WAL_FSYNC_INTERVAL */
+    uint64_t segment_bytes;     /* default 64 MiB */
+    const sl_wal_io *wal_io;    /* NULL: POSIX (tests inject faults here) */
+    size_t max_memory_bytes;    /* pending bytes kept in memory (default 256 MiB); beyond, records
+                                   stay on disk only and the flusher reads them back */
+    sl_batcher_recovered_fn recovered; /* optional */
+    void *recovered_ud;
 } sl_batcher_config;
 
 void sl_batcher_config_default(sl_batcher_config *c);
 
-/* Starts the flusher thread. `sink` must outlive the batcher and is used only by its flusher.
- * Config values out of range are clamped (interval to >= 50 ms). */
+/* Recovers the WAL (when configured: every record not committed is queued again, an open FLUSH
+ * as its exact batch) and starts the flusher. `sink` must outlive the batcher and is used only by
+ * its flusher. Config values out of range are clamped (interval to >= 50 ms). SL_EIO when the
+ * WAL cannot be opened. */
 int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out, sl_error *err);
 
 /* Stops accepting appends (they then fail with SL_EIO "shutting down"), flushes everything, waits
  * for the flusher for at most timeout_ms (retrying failed inserts meanwhile), answers the waiters
- * left with SL_BATCH_STOPPED and joins the thread. Returns 0 when everything was committed, or
- * SL_EIO with the number of rows left uncommitted in the message. Idempotent. */
+ * left with SL_BATCH_STOPPED, joins the thread and closes the WAL. Returns 0 when everything was
+ * committed or is kept in the WAL (replayed at the next start), or SL_EIO with the number of
+ * rows lost (no WAL). Idempotent. */
 int sl_batcher_stop(sl_batcher *b, uint32_t timeout_ms, sl_error *err);
 /* Stops (timeout 0 if not stopped yet) and frees. NULL is a no-op. */
 void sl_batcher_free(sl_batcher *b);
-
-/* Queues a copy of `rows` (n_rows RowBinaryWithDefaults rows for the table) and `quarantine`
- * (n_quarantined RowBinary rows for <name>_quarantine) for `ds` (the batcher takes its own
- * reference). Either block may be empty. Whole or nothing: on error nothing was queued.
- * *seq gets the append's sequence number. Errors: SL_ETOOBIG buffer full (503), SL_EIO shutting
- * down (503), SL_EMISSING data source dropped (404), SL_ENOMEM. */
-int sl_batcher_append(sl_batcher *b, sl_datasource *ds, sl_str rows, uint64_t n_rows,
-                      sl_str quarantine, uint64_t n_quarantined, uint64_t *seq, sl_error *err);
 
 typedef enum {
     SL_BATCH_COMMITTED, /* rows (and quarantine rows) of seq are in ClickHouse */
     SL_BATCH_FAILED,    /* the insert carrying seq failed; rows stay queued and are retried */
     SL_BATCH_TIMEOUT,   /* the deadline passed first; rows stay queued */
     SL_BATCH_DROPPED,   /* the data source was deleted; rows discarded */
-    SL_BATCH_STOPPED,   /* the batcher stopped before committing them */
+    SL_BATCH_STOPPED,   /* the batcher stopped before committing them (they stay in the WAL) */
+    SL_BATCH_DURABLE,   /* append without wait: the rows are in the WAL (answer 202) */
+    SL_BATCH_REJECTED,  /* the WAL write or fsync failed: nothing was accepted (answer 503) */
 } sl_batch_status;
 
 /* Called exactly once per registered waiter, from the flusher thread or the batcher's timer thread.
@@ -83,6 +99,35 @@ typedef enum {
  * back into the batcher (resume a connection, signal a condition). */
 typedef void (*sl_batcher_wait_fn)(void *ud, uint64_t seq, sl_batch_status status,
                                    const char *message);
+
+/* One append: `rows` (n_rows RowBinaryWithDefaults rows for the table) and `quarantine`
+ * (n_quarantined RowBinary rows for <name>_quarantine); either may be empty. `key` (16 bytes,
+ * may be NULL) is the idempotency key stored with the record. */
+typedef struct {
+    sl_str rows;
+    uint64_t n_rows;
+    sl_str quarantine;
+    uint64_t n_quarantined;
+    const uint8_t *key;
+} sl_batcher_block;
+
+/* Queues a copy of the block for `ds` (the batcher takes its own reference) and writes it to the
+ * WAL. Returns 0 when queued: fn is then called exactly once (possibly before this returns, on
+ * another thread) with SL_BATCH_REJECTED (message says why; nothing was accepted) or, without
+ * `wait`, SL_BATCH_DURABLE once the record is durable; with `wait`, with what
+ * sl_batcher_wait_async would report once it is durable (COMMITTED, FAILED, TIMEOUT after
+ * timeout_ms counted from now; 0 = none, DROPPED, STOPPED); fn gets the append's sequence
+ * number. Whole or nothing. Errors (fn not called):
+ * SL_ETOOBIG buffer full (503), SL_EIO shutting down (503), SL_EMISSING data source dropped
+ * (404), SL_ENOMEM. */
+int sl_batcher_append_async(sl_batcher *b, sl_datasource *ds, const sl_batcher_block *blk,
+                            bool wait, uint32_t timeout_ms, sl_batcher_wait_fn fn, void *ud,
+                            sl_error *err);
+
+/* Blocking append: returns once the rows are durable (0, *seq set) or failed (SL_EIO with the
+ * WAL's message, or the errors of sl_batcher_append_async). */
+int sl_batcher_append(sl_batcher *b, sl_datasource *ds, sl_str rows, uint64_t n_rows,
+                      sl_str quarantine, uint64_t n_quarantined, uint64_t *seq, sl_error *err);
 
 /* Asks to be told when append `seq` of `ds` is committed, and requests an early flush of ds.
  * `timeout_ms` 0 = no deadline; else fn gets SL_BATCH_TIMEOUT once it passes (checked by the
@@ -119,6 +164,10 @@ typedef struct {
     uint64_t buffer_rows;         /* gauge: rows + quarantined rows pending or in flight now */
     uint64_t waiters;             /* gauge: registered waiters */
     uint64_t failing_datasources; /* gauge: data sources whose last insert failed */
+    uint64_t oldest_unflushed_us; /* gauge: age of the oldest row not yet committed (0: none) */
+    uint64_t rejected;            /* appends the WAL failed to write (answered 503) */
+    uint64_t recovered_records;   /* records queued again at start from the WAL */
+    sl_wal_stats wal;             /* zero without a WAL */
     uint64_t latency_buckets[SL_BATCHER_LATENCY_BUCKETS]; /* cumulative, Prometheus style */
     uint64_t latency_count;
     double latency_sum_seconds;

@@ -70,6 +70,9 @@ void sl_dedup_free(sl_dedup *d);
 
 /* The key of a request for data source `ds`: of the body, or of an Idempotency-Key value. */
 sl_dedup_key sl_dedup_key_of(sl_str ds, sl_str payload, bool from_header);
+/* The key as 16 bytes (lo then hi, little-endian), e.g. for a WAL record, and back. */
+void sl_dedup_key_to_bytes(sl_dedup_key key, uint8_t out[16]);
+sl_dedup_key sl_dedup_key_from_bytes(const uint8_t in[16]);
 
 typedef enum { SL_DEDUP_NEW, SL_DEDUP_DONE, SL_DEDUP_BUSY } sl_dedup_outcome;
 
@@ -85,10 +88,12 @@ int sl_dedup_complete(sl_dedup *d, sl_dedup_key key, uint64_t rows, uint64_t qua
 /* The owner failed: forget the key and wake the requests waiting on it. */
 void sl_dedup_abort(sl_dedup *d, sl_dedup_key key);
 
-/* Remembers a key accepted at `accepted_us` (for WAL recovery: the keys of durable records).
- * Ignored when older than the window or already known. Written to the file like complete. */
+/* Remembers a key accepted at `accepted_us` (for WAL recovery: the keys of durable records;
+ * `seq` is the record's sequence number in this process, 0 if none). Ignored when older than the
+ * window; a key already known only gets `seq` (when it had none). Written to the file like
+ * complete. */
 int sl_dedup_add_done(sl_dedup *d, sl_dedup_key key, uint64_t rows, uint64_t quarantined,
-                      uint64_t accepted_us, sl_error *err);
+                      uint64_t accepted_us, uint64_t seq, sl_error *err);
 
 /* fdatasync of the file now (the background thread does it every sync_interval_ms). */
 int sl_dedup_sync(sl_dedup *d, sl_error *err);
@@ -105,6 +110,7 @@ typedef struct {
     uint64_t expired;      /* entries dropped at the end of their window */
     uint64_t file_records; /* records in the file (live and dead) */
     uint64_t compactions;
+    uint64_t bad_records; /* records skipped at load (bad checksum, foreign file) */
     uint64_t io_errors;
 } sl_dedup_stats;
 

@@ -381,7 +381,8 @@ def test_buffer_full_503_then_nothing_lost(make_server, serve_flag):
     chunk = b"".join(b'{"id":%d,"name":"%s"}\n' % (i, b"z" * 100) for i in range(50))
     accepted, refused = 0, None
     for i in range(200):
-        r = s.events("buffered", chunk)
+        # a distinct key per request: the same body again would be an idempotent replay
+        r = s.events("buffered", chunk, headers={"Idempotency-Key": "chunk-%d" % i})
         if r.status == 202:
             accepted += r.json()["successful_rows"]
             continue

@@ -349,3 +349,222 @@ Test(batcher, concurrent_appends)
     cr_assert_eq(st.waiters, 0);
     fx_close(&f);
 }
+
+/* ---- with the write-ahead log ---- */
+
+static void wal_start(fx *f, uint32_t interval_ms, size_t max_memory)
+{
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s/wal", f->dir);
+    sl_batcher_config c;
+    sl_batcher_config_default(&c);
+    c.flush_interval_ms = interval_ms;
+    c.retry_initial_ms = 20;
+    c.retry_max_ms = 80;
+    c.wal_dir = wal;
+    c.catalog = f->cat;
+    c.first_seq = 100;
+    if (max_memory)
+        c.max_memory_bytes = max_memory;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_new(&c, &f->sink->base, &f->b, &err), 0, "%s", err.msg);
+}
+
+static void fx_open_wal(fx *f, uint32_t interval_ms, size_t max_memory)
+{
+    fx_open(f, interval_ms, 0);
+    sl_batcher_free(f->b);
+    f->b = NULL;
+    wal_start(f, interval_ms, max_memory);
+}
+
+/* A crash: stop without committing (inserts fail), free. The WAL keeps the rows. */
+static void crash(fx *f)
+{
+    fake_sink_fail_inserts(f->sink, 1000000);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_stop(f->b, 0, &err), 0, "%s", err.msg);
+    sl_batcher_free(f->b);
+    f->b = NULL;
+    fake_sink_fail_inserts(f->sink, 0);
+}
+
+static size_t count_token(fake_sink *s, const char *token, bool dedup)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_inserts; i++)
+        if (strstr(s->inserts[i].sql, token) && s->inserts[i].deduplicated == dedup)
+            n++;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+Test(batcher_wal, replays_open_flush_with_its_token_then_the_rest)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    fake_sink_fail_inserts(f.sink, 1000000);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    append(&f, "BBBB", 1, "", 0);
+    uint64_t s3 = append(&f, "CCCC", 1, "q", 1);
+    sl_error err = {0};
+    /* The waiter starts a flush of s1..s3: FLUSH is logged, the insert fails. */
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s3, 5000, &err), SL_BATCH_FAILED);
+    uint64_t s4 = append(&f, "DDDD", 1, "", 0);
+    uint64_t s5 = append(&f, "EEEE", 1, "", 0);
+    crash(&f);
+    cr_assert_eq(f.sink->n_inserts, 0);
+
+    wal_start(&f, 50, 0);
+    cr_assert(fake_sink_wait_inserts(f.sink, 3, 5000));
+    char tok[64];
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s1, (unsigned long long)s3);
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert(strstr(f.sink->inserts[0].sql, tok), "%s", f.sink->inserts[0].sql);
+    cr_assert_eq(f.sink->inserts[0].len, 12);
+    cr_assert_eq(memcmp(f.sink->inserts[0].data, "AAAABBBBCCCC", 12), 0);
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s4, (unsigned long long)s5);
+    cr_assert(strstr(f.sink->inserts[2].sql, tok), "%s", f.sink->inserts[2].sql);
+    cr_assert_eq(memcmp(f.sink->inserts[2].data, "DDDDEEEE", 8), 0);
+    pthread_mutex_unlock(&f.sink->mu);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.recovered_records, 5);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0, "%s", err.msg);
+    /* Committed: a restart replays nothing, and old segments are recycled. */
+    sl_batcher_free(f.b);
+    size_t before = f.sink->n_inserts;
+    wal_start(&f, 50, 0);
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.recovered_records, 0);
+    cr_assert_eq(st.wal.segments, 2); /* the previous newest one and ours */
+    usleep(200000);
+    cr_assert_eq(f.sink->n_inserts, before);
+    fx_close(&f);
+}
+
+static void scan_commit(void *ud, const sl_wal_record *r, const sl_wal_loc *loc)
+{
+    sl_wal_loc *out = ud;
+    if (r->type == SL_WAL_COMMIT)
+        *out = *loc;
+}
+
+/* The crash that matters: the insert landed in ClickHouse but its COMMIT never reached the
+ * disk. The replay carries the same token, so ClickHouse (here the fake) drops it. */
+Test(batcher_wal, insert_landed_but_commit_lost_is_not_duplicated)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    uint64_t s2 = append(&f, "BBBB", 1, "", 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 5000, &err), SL_BATCH_COMMITTED);
+    sl_batcher_free(f.b);
+    f.b = NULL;
+    /* Cut the log right before the COMMIT record, as a crash there would. */
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s/wal", f.dir);
+    sl_wal_config wc = {.dir = wal};
+    struct {
+        sl_wal_loc commit;
+    } found = {{0, 0, 0}};
+    sl_wal *w = NULL;
+    cr_assert_eq(sl_wal_open(&wc, true, NULL, NULL, &w, &err), 0);
+    sl_wal_free(w);
+
+    cr_assert_eq(sl_wal_open(&wc, true, scan_commit, &found, &w, &err), 0);
+    sl_wal_free(w);
+    cr_assert_neq(found.commit.frame_len, 0);
+    char path[200];
+    snprintf(path, sizeof path, "%s/%016llx.wal", wal, (unsigned long long)found.commit.segment);
+    cr_assert_eq(truncate(path, (off_t)found.commit.offset), 0);
+
+    wal_start(&f, 50, 0);
+    char tok[64];
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s1, (unsigned long long)s2);
+    for (int i = 0; i < 100 && count_token(f.sink, tok, true) == 0; i++)
+        usleep(20000);
+    cr_assert_eq(count_token(f.sink, tok, true), 1, "the replay was not deduplicated");
+    cr_assert_eq(count_token(f.sink, tok, false), 1);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0);
+    fx_close(&f);
+}
+
+Test(batcher_wal, spilled_records_are_read_back)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 1); /* nothing stays in memory */
+    append(&f, "AAAA", 1, "x", 1);
+    uint64_t s2 = append(&f, "BBBB", 1, "", 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 5000, &err), SL_BATCH_COMMITTED, "%s", err.msg);
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 2);
+    cr_assert_eq(memcmp(f.sink->inserts[0].data, "AAAABBBB", 8), 0);
+    cr_assert_eq(memcmp(f.sink->inserts[1].data, "x", 1), 0);
+    pthread_mutex_unlock(&f.sink->mu);
+    fx_close(&f);
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int n;
+    sl_batch_status last;
+} acks;
+
+static void on_ack(void *ud, uint64_t seq, sl_batch_status status, const char *message)
+{
+    (void)seq;
+    (void)message;
+    acks *a = ud;
+    pthread_mutex_lock(&a->mu);
+    a->n++;
+    a->last = status;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+Test(batcher_wal, async_append_acks_durable_or_commit)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    acks a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, SL_BATCH_FAILED};
+    sl_batcher_block blk = {SL_STR("AAAA"), 1, SL_STR(""), 0, NULL};
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_append_async(f.b, f.ds, &blk, false, 0, on_ack, &a, &err), 0);
+    pthread_mutex_lock(&a.mu);
+    while (a.n < 1)
+        pthread_cond_wait(&a.cv, &a.mu);
+    cr_assert_eq(a.last, SL_BATCH_DURABLE);
+    pthread_mutex_unlock(&a.mu);
+    cr_assert_eq(f.sink->n_inserts, 0); /* durable is not committed */
+    cr_assert_eq(sl_batcher_append_async(f.b, f.ds, &blk, true, 5000, on_ack, &a, &err), 0);
+    pthread_mutex_lock(&a.mu);
+    while (a.n < 2)
+        pthread_cond_wait(&a.cv, &a.mu);
+    cr_assert_eq(a.last, SL_BATCH_COMMITTED);
+    pthread_mutex_unlock(&a.mu);
+    fx_close(&f);
+}
+
+Test(batcher_wal, dropped_datasource_records_are_not_replayed)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    append(&f, "AAAA", 1, "", 0);
+    crash(&f);
+    sl_datasource_release(f.ds);
+    f.ds = NULL;
+    sl_error err = {0};
+    cr_assert_eq(sl_catalog_drop(f.cat, SL_STR("ev"), &err), 0, "%s", err.msg);
+    wal_start(&f, 50, 0);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.recovered_records, 0);
+    usleep(200000);
+    cr_assert_eq(f.sink->n_inserts, 0);
+    fx_close(&f);
+}
