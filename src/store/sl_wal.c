@@ -280,6 +280,12 @@ static int px_fsync_dir(void *ctx, const char *path)
     return rc;
 }
 
+static int px_fallocate(void *ctx, int fd, off_t len)
+{
+    (void)ctx;
+    return fallocate(fd, 0, 0, len) < 0 ? -errno : 0;
+}
+
 static const sl_wal_io posix_io = {
     .ctx = NULL,
     .open = px_open,
@@ -290,6 +296,7 @@ static const sl_wal_io posix_io = {
     .close = px_close,
     .unlink = px_unlink,
     .fsync_dir = px_fsync_dir,
+    .fallocate = px_fallocate,
 };
 
 const sl_wal_io *sl_wal_io_posix(void)
@@ -333,7 +340,8 @@ struct sl_wal {
     uint64_t fd_size;
     bool abort_pending;
     uint64_t abort_first, abort_last;
-    bool dirty; /* written since the last fsync (INTERVAL) */
+    bool dirty;    /* written since the last fsync (INTERVAL) */
+    bool prealloc; /* the current segment was preallocated: cut its size on close */
     uint64_t last_sync_ns;
 };
 
@@ -434,6 +442,12 @@ static int open_segment(sl_wal *w, uint64_t first)
         w->io->unlink(w->io->ctx, path);
         return rc;
     }
+    /* Preallocated: an fdatasync after an append into allocated space has no file size to
+     * commit, which made it several times cheaper here. Recovery ignores the zero tail. */
+    w->prealloc =
+        w->io->fallocate && w->io->fallocate(w->io->ctx, fd, (off_t)w->cfg.segment_bytes) == 0;
+    if (w->prealloc && w->cfg.fsync != SL_WAL_FSYNC_NEVER)
+        w->io->fsync(w->io->ctx, fd);
     w->fd = fd;
     w->fd_first = first;
     w->fd_size = SL_WAL_SEGMENT_HEADER;
@@ -449,6 +463,10 @@ static void close_segment(sl_wal *w)
 {
     if (w->fd < 0)
         return;
+    if (w->prealloc) {
+        w->io->ftruncate(w->io->ctx, w->fd, (off_t)w->fd_size);
+        w->dirty = true;
+    }
     if (w->dirty && w->cfg.fsync != SL_WAL_FSYNC_NEVER) {
         if (w->io->fsync(w->io->ctx, w->fd) != 0)
             logf_(w, "error", "wal: fsync of segment %016" PRIx64 " failed on close", w->fd_first);
@@ -872,6 +890,25 @@ static int scan_segment(sl_wal *w, uint64_t first, bool newest, sl_buf *buf, sl_
                 scan(ud, &r, &loc);
             off += fl;
             continue;
+        }
+        bool zeros = true;
+        for (size_t i = off; i < len && zeros; i++)
+            zeros = p[i] == 0;
+        if (zeros) {
+            /* The preallocated, never written rest of a segment: the normal end. */
+            if (!w->dry_run) {
+                int fd = w->io->open(w->io->ctx, path, O_WRONLY, 0);
+                int trc = fd < 0 ? fd : w->io->ftruncate(w->io->ctx, fd, (off_t)off);
+                if (trc == 0)
+                    trc = w->io->fsync(w->io->ctx, fd);
+                if (fd >= 0)
+                    w->io->close(w->io->ctx, fd);
+                if (trc != 0)
+                    return sl_error_setf(err, SL_EIO, 0, "cannot truncate %s: %s", path,
+                                         strerror(-trc));
+            }
+            len = off;
+            break;
         }
         size_t next = resync(p, len, off + 1);
         if (next) {

@@ -54,6 +54,9 @@ typedef struct {
     int (*unlink)(void *ctx, const char *path);
     /* fsyncs the directory `path` (so a created or removed file's name is durable) */
     int (*fsync_dir)(void *ctx, const char *path);
+    /* Optional (NULL: skipped): allocates [0, len) of fd and sets its size, so that appends
+     * overwrite allocated zeros and fdatasync has no metadata to commit. */
+    int (*fallocate)(void *ctx, int fd, off_t len);
 } sl_wal_io;
 
 /* The real thing (POSIX calls). Static, never freed. */
