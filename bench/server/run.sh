@@ -6,6 +6,8 @@
 #            connections until count() sees them all, vs ClickHouse's JSONEachRow insert of the
 #            same file through chDB into MergeTree (bench/ch_structure.py raw and typed layouts);
 #            the same client against nginx shows the client's own ceiling.
+#   sink     the same rows as sluice's RowBinaryWithDefaults inserted through chDB into the real
+#            table (3 runs in one process): what the flusher's insert costs alone.
 #   latency  one event every 10 ms for LAT_SECONDS, poll /v0/sql every 20 ms: 202 → visible.
 # Every sluice run uses a fresh server and data directory; resident memory (VmRSS at rest after
 # start, VmHWM after each load: peak, reset through /proc/PID/clear_refs before the load).
@@ -14,14 +16,14 @@
 #   ROUNDS=1 TESTS="small" bench/server/run.sh
 #   PROFILE=1 TESTS="small bulk" ROUNDS=1 bench/server/run.sh    perf record of sluice too
 #
-# Environment: ROUNDS (3), TESTS ("small bulk latency"), DURATION (wrk seconds, 10), CONNS (64),
+# Environment: ROUNDS (3), TESTS ("small bulk sink latency"), DURATION (wrk seconds, 10), CONNS (64),
 # BULK_ROWS (1000000), BULK_CONNS (4), CHUNK_MIB (10), LAT_SECONDS (30), PROFILE (0), GEN.
 # Logs and results in build/bench/server/; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ROUNDS=${ROUNDS:-3}
-TESTS=${TESTS:-"small bulk latency"}
+TESTS=${TESTS:-"small bulk sink latency"}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 BULK_ROWS=${BULK_ROWS:-1000000}
@@ -97,6 +99,12 @@ generate() {
         mv "$f.tmp" "$f"
     fi
     for m in raw typed; do python3 bench/ch_structure.py "$OUT/web.datasource" $m >"$OUT/web.$m.columns"; done
+    # The table's own columns (json paths dropped) and sluice's RowBinaryWithDefaults of the file.
+    sed -n '/^SCHEMA >/,/^$/p' "$OUT/web.datasource" | sed '1d; s/`json:[^`]*`//' | tr '\n' ' ' |
+        sed 's/, *$//' >"$OUT/web.sluice.columns"
+    if [[ " $TESTS " == *" sink "* ]] && [ ! -s "$OUT/web-$BULK_ROWS.rbwd" ]; then
+        "$SLUICE_BIN" check --out "$OUT/web-$BULK_ROWS.rbwd" "$OUT/web.datasource" "$f" >>"$LOG"
+    fi
 }
 
 free_port() {
@@ -334,6 +342,17 @@ rest_rss_kb=$rest server_cores=$(echo "scale=2; ($c1 - $c0) / $(getconf CLK_TCK)
         result "${line/RESULT tool=clickhouse/RESULT test=bulk tool=clickhouse-$m round=$round}"
         rm -rf "$dir"
     done
+}
+
+# The flusher's share alone: the same rows as sluice's own RowBinaryWithDefaults (`sluice check
+# --out`, made once) inserted through chDB into the real table's columns and engine.
+test_sink() {
+    local round=$1 dir="$TMP/chdb-sink-$round" line
+    mkdir -p "$dir"
+    line=$("$OUT/chdb_insert" -n 3 -c 16 -f RowBinaryWithDefaults --path "$dir" \
+        "$OUT/web.sluice.columns" "$OUT/web-$BULK_ROWS.rbwd" | tee -a "$LOG" | grep '^RESULT')
+    result "${line/RESULT tool=clickhouse/RESULT test=sink tool=clickhouse-rowbinary round=$round}"
+    rm -rf "$dir"
 }
 
 test_latency() {

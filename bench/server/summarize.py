@@ -14,6 +14,7 @@ FIGURES = {
               "peak_rss_kb", "rest_rss_kb", "counted", "accepted", "count_ok", "non2xx"],
     "bulk": ["rows_s", "visible_s", "ack_s", "ack_rows_s", "mb_s", "client_cpu_s", "server_cores",
              "peak_rss_kb", "rest_rss_kb", "counted", "maxrss_kb", "cores"],
+    "sink": ["rows_s", "visible_s", "mb_s", "maxrss_kb", "cores"],
     "latency": ["p50_ms", "p90_ms", "p99_ms", "max_ms", "acked", "missing", "failed",
                 "poll_query_p50_ms", "poll_query_p99_ms", "peak_rss_kb", "rest_rss_kb"],
 }

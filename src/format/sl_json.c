@@ -131,35 +131,6 @@ static inline const char *skip_ws_note(const char *p, const char *end, bool *ws)
 
 /* ---- UTF-8 ---- */
 
-/* Length of the valid multi-byte UTF-8 sequence at p (first byte >= 0x80), or 0 if invalid
- * (overlong, surrogate, above U+10FFFF, bad continuation, or truncated by `end`). */
-static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned b0 = p[0];
-    size_t avail = (size_t)(end - p);
-    if (b0 < 0xC2)
-        return 0;
-    if (b0 < 0xE0)
-        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (b0 < 0xF0) {
-        if (avail < 3)
-            return 0;
-        unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
-        if (p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80)
-            return 0;
-        return 3;
-    }
-    if (b0 < 0xF5) {
-        if (avail < 4)
-            return 0;
-        unsigned lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
-        if (p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* ---- strings ---- */
 
 static inline int hex_val(unsigned char ch)
@@ -255,7 +226,7 @@ static inline int string_special(sl_json_cursor *c, const char **pp, uint32_t *f
         snprintf(what, sizeof(what), "unescaped control character 0x%02X in string", ch);
         return fail_at(c, p, what);
     }
-    size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)c->end);
+    size_t n = sl_json_utf8_seq((const unsigned char *)p, (const unsigned char *)c->end);
     if (n == 0)
         return fail_utf8(c, p);
     *pp = p + n;
@@ -349,28 +320,6 @@ static inline int scan_string(sl_json_cursor *c, const char **pp, uint32_t *flag
 
 /* ---- numbers ---- */
 
-/* The first byte at or after p that is not a digit (or end). Eight bytes at a time where it
- * can: adding 0x46 sets the top bit of bytes above '9', subtracting 0x30 those below '0', and
- * the byte's own top bit marks the rest; carries and borrows only run upward from a non-digit,
- * so the lowest marked byte is the first non-digit. */
-static inline const char *skip_digits(const char *p, const char *end)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t m =
-            ((w + 0x4646464646464646u) | (w - 0x3030303030303030u) | w) & 0x8080808080808080u;
-        if (m)
-            return p + (__builtin_ctzll(m) >> 3);
-        p += 8;
-    }
-#endif
-    while (p < end && is_digit(byte_at(p)))
-        p++;
-    return p;
-}
-
 /* Scans a number at *pp (first byte '-' or a digit, or anything for text validation). */
 static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
 {
@@ -387,14 +336,14 @@ static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
         if (p < end && is_digit(byte_at(p)))
             return fail_at(c, p - 1, "leading zeros are not allowed in numbers");
     } else {
-        p = skip_digits(p, end);
+        p = sl_json_skip_digits(p, end);
     }
     if (p < end && *p == '.') {
         f |= SL_JSON_FRACTION;
         p++;
         if (p >= end || !is_digit(byte_at(p)))
             return fail_expect(c, p, "a digit after the decimal point");
-        p = skip_digits(p, end);
+        p = sl_json_skip_digits(p, end);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         f |= SL_JSON_EXPONENT;
@@ -403,7 +352,7 @@ static int scan_number(sl_json_cursor *c, const char **pp, uint32_t *flags)
             p++;
         if (p >= end || !is_digit(byte_at(p)))
             return fail_expect(c, p, "a digit in the exponent");
-        p = skip_digits(p, end);
+        p = sl_json_skip_digits(p, end);
     }
     *pp = p;
     *flags = f;

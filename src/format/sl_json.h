@@ -16,6 +16,8 @@
 
 #include "sl_common.h"
 
+#include <string.h>
+
 #define SL_JSON_MAX_DEPTH 128
 
 typedef enum {
@@ -128,5 +130,147 @@ int sl_json_text_to_double(sl_str text, double *out);
 /* Returns a pointer to the first '\n' at or after p, or `end` if there is none. Fast (word- or
  * vector-wide search); used to split NDJSON and to resynchronise after a bad line. */
 const char *sl_json_line_end(const char *p, const char *end);
+
+/* ---- inline fast paths for compact, plain JSON ----
+ *
+ * For callers that walk rows themselves (the converter): they accept only the common case and
+ * return NULL on anything else (escapes, bytes >= 0x80 or < 0x20, leading zeros, the end of the
+ * input), in which case the caller hands the same position to the functions above, which
+ * validate fully and report errors. What they accept is exactly what the full scanner accepts,
+ * with the same flags. They read nothing outside [p, end). */
+
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
+/* The first byte at or after p that is not an ASCII digit (or end); eight bytes at a time:
+ * adding 0x46 sets the top bit of bytes above '9', subtracting 0x30 those below '0', and the
+ * byte's own top bit marks the rest; carries and borrows only run upward from a non-digit, so
+ * the lowest marked byte is the first non-digit. */
+static inline const char *sl_json_skip_digits(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m =
+            ((w + 0x4646464646464646u) | (w - 0x3030303030303030u) | w) & 0x8080808080808080u;
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && (unsigned)((unsigned char)*p - '0') < 10u)
+        p++;
+    return p;
+}
+
+/* Length of the valid multi-byte UTF-8 sequence at p (first byte >= 0x80), or 0 if invalid
+ * (overlong, surrogate, above U+10FFFF, bad continuation, or truncated by `end`). */
+static inline size_t sl_json_utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned b0 = p[0];
+    size_t avail = (size_t)(end - p);
+    if (b0 < 0xC2)
+        return 0;
+    if (b0 < 0xE0)
+        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (b0 < 0xF0) {
+        if (avail < 3)
+            return 0;
+        unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
+        if (p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80)
+            return 0;
+        return 3;
+    }
+    if (b0 < 0xF5) {
+        if (avail < 4)
+            return 0;
+        unsigned lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
+        if (p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* p is just after a string's opening quote. Returns its closing quote if the string has no
+ * escapes and no control characters (and is valid UTF-8), else NULL. */
+static inline const char *sl_json_plain_string_end(const char *p, const char *end)
+{
+    for (;;) {
+#if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
+        unsigned mask = 0;
+        while (end - p >= 16) {
+            const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            /* A signed compare below 0x20 catches both control bytes and bytes >= 0x80. */
+            const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                        _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                           _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+            mask = (unsigned)_mm_movemask_epi8(m);
+            if (mask) {
+                p += __builtin_ctz(mask);
+                break;
+            }
+            p += 16;
+        }
+        if (!mask)
+#endif
+            while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+                   *p != '\\')
+                p++;
+        if (p >= end)
+            return NULL;
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"')
+            return p;
+        if (ch < 0x80)
+            return NULL;
+        size_t n = sl_json_utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+        if (n == 0)
+            return NULL;
+        p += n;
+    }
+}
+
+/* p is at a number's first byte. Returns the byte after it and sets *flags as the scanner
+ * does, or NULL (not a number, or a malformed one: the full scanner words the error). */
+static inline const char *sl_json_plain_number_end(const char *p, const char *end, uint32_t *flags)
+{
+    uint32_t f = 0;
+    if (p < end && *p == '-') {
+        f = SL_JSON_NEGATIVE;
+        p++;
+    }
+    if (p >= end)
+        return NULL;
+    if (*p == '0') {
+        p++;
+        if (p < end && (unsigned)((unsigned char)*p - '0') < 10u)
+            return NULL;
+    } else if ((unsigned)((unsigned char)*p - '0') < 10u) {
+        p = sl_json_skip_digits(p + 1, end);
+    } else {
+        return NULL;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || (unsigned)((unsigned char)*p - '0') >= 10u)
+            return NULL;
+        f |= SL_JSON_FRACTION;
+        p = sl_json_skip_digits(p + 1, end);
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || (unsigned)((unsigned char)*p - '0') >= 10u)
+            return NULL;
+        f |= SL_JSON_EXPONENT;
+        p = sl_json_skip_digits(p + 1, end);
+    }
+    *flags = f;
+    return p;
+}
 
 #endif

@@ -350,8 +350,8 @@ static inline bool key_is(const key_child *kc, const sl_json_value *key, const c
     return memcmp(kc->key.ptr, key->ptr, n) == 0;
 }
 
-static const node *find_key(const node *n, const sl_json_value *key, const char *end,
-                            uint32_t *hint)
+static const node *find_key_slow(const node *n, const sl_json_value *key, const char *end,
+                                 uint32_t *hint)
 {
     uint32_t nk = n->n_keys;
     if (!(key->flags & SL_JSON_ESCAPED)) {
@@ -373,22 +373,163 @@ static const node *find_key(const node *n, const sl_json_value *key, const char 
     return NULL;
 }
 
+/* The child for a key, or NULL. The common case, the key after the last hit, is inline. */
+static inline const node *find_key(const node *n, const sl_json_value *key, const char *end,
+                                   uint32_t *hint)
+{
+    uint32_t h = *hint;
+    if (h < n->n_keys && !(key->flags & SL_JSON_ESCAPED) && key_is(&n->keys[h], key, end)) {
+        *hint = h + 1;
+        return n->keys[h].child;
+    }
+    return find_key_slow(n, key, end, hint);
+}
+
+/* Records a value in the slots of the columns capturing it at node n. */
+static inline void capture(sl_convert_state *st, const node *n, const sl_json_value *v)
+{
+    for (uint32_t i = 0; i < n->n_captures; i++) {
+        slot *s = &st->slots[n->captures[i]];
+        s->duplicate = s->gen == st->gen;
+        s->gen = st->gen;
+        s->v = *v;
+    }
+}
+
+/* Scans the value at the cursor like sl_json_scan_value. Compact leaves (plain strings, numbers,
+ * literals) are scanned inline; everything else, including every error, goes to the scanner. */
+static inline int scan_value(sl_json_cursor *c, sl_json_value *v)
+{
+    const char *p = c->p, *end = c->end, *q = NULL;
+    if (p < end) {
+        switch (*p) {
+        case '"':
+            if ((q = sl_json_plain_string_end(p + 1, end)) != NULL) {
+                *v = (sl_json_value){SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
+                c->p = q + 1;
+                return 0;
+            }
+            break;
+        case 't':
+            if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+                *v = (sl_json_value){SL_JSON_TRUE, 0, p, 4};
+                c->p = p + 4;
+                return 0;
+            }
+            break;
+        case 'f':
+            if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+                *v = (sl_json_value){SL_JSON_FALSE, 0, p, 5};
+                c->p = p + 5;
+                return 0;
+            }
+            break;
+        case 'n':
+            if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+                *v = (sl_json_value){SL_JSON_NULL, 0, p, 4};
+                c->p = p + 4;
+                return 0;
+            }
+            break;
+        case '{':
+        case '[': break;
+        default: {
+            uint32_t flags;
+            if ((q = sl_json_plain_number_end(p, end, &flags)) != NULL) {
+                *v = (sl_json_value){SL_JSON_NUMBER, flags, p, (size_t)(q - p)};
+                c->p = q;
+                return 0;
+            }
+        }
+        }
+    }
+    return sl_json_scan_value(c, v);
+}
+
+/* A member no node needs: plain strings and numbers inline, the rest validated by the scanner. */
+static inline int skip_value(sl_json_cursor *c)
+{
+    const char *p = c->p, *end = c->end, *q = NULL;
+    if (p < end && *p == '"') {
+        if ((q = sl_json_plain_string_end(p + 1, end)) != NULL) {
+            c->p = q + 1;
+            return 0;
+        }
+    } else if (p < end && *p != '{' && *p != '[') {
+        sl_json_value v;
+        return scan_value(c, &v);
+    }
+    return sl_json_skip_value(c);
+}
+
+/* The members of an object from the cursor on (just after its '{', or after a member's value),
+ * with the general iterator: whitespace, escaped keys, errors. */
+static int object_members(sl_convert_state *st, const node *n, sl_json_cursor *c, uint32_t *hint)
+{
+    sl_json_value key;
+    int r;
+    while ((r = sl_json_object_next(c, &key)) == 1) {
+        const node *child = find_key(n, &key, c->end, hint);
+        r = child ? walk(st, child, c) : skip_value(c);
+        if (r < 0)
+            return r;
+    }
+    return r;
+}
+
+/* An object whose '{' is at the cursor. Compact members with plain keys are read here; at the
+ * first anything else the general iterator takes over at the start of that member: it keeps no
+ * state of its own, so it resumes there as if it had read the members before. */
+static int walk_object(sl_convert_state *st, const node *n, sl_json_cursor *c)
+{
+    uint32_t hint = 0;
+    const char *p = c->p, *end = c->end;
+    if (p >= end || *p != '{' || c->depth >= SL_JSON_MAX_DEPTH) {
+        int r = sl_json_object_begin(c);
+        return r < 0 ? r : object_members(st, n, c, &hint);
+    }
+    c->depth++;
+    const char *member = ++p; /* where the general iterator would resume */
+    if (p < end && *p == '}') {
+        c->p = p + 1;
+        c->depth--;
+        return 0;
+    }
+    while (p < end && *p == '"') {
+        const char *q = sl_json_plain_string_end(p + 1, end);
+        if (!q || end - q < 2 || q[1] != ':')
+            break;
+        sl_json_value key = {SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
+        const node *child = find_key(n, &key, end, &hint);
+        c->p = q + 2;
+        int r;
+        if (child && !child->n_keys && !child->n_indexes) { /* a leaf: no call */
+            sl_json_value v;
+            if ((r = scan_value(c, &v)) < 0)
+                return r;
+            capture(st, child, &v);
+        } else if ((r = child ? walk(st, child, c) : skip_value(c)) < 0) {
+            return r;
+        }
+        member = p = c->p;
+        if (p < end && *p == '}') {
+            c->p = p + 1;
+            c->depth--;
+            return 0;
+        }
+        if (p >= end || *p != ',')
+            break;
+        p++;
+    }
+    c->p = member;
+    return object_members(st, n, c, &hint);
+}
+
 static int walk_children(sl_convert_state *st, const node *n, sl_json_cursor *c, sl_json_kind kind)
 {
     int r;
-    if (kind == SL_JSON_OBJECT && n->n_keys) {
-        uint32_t hint = 0;
-        sl_json_value key;
-        if ((r = sl_json_object_begin(c)) < 0)
-            return r;
-        while ((r = sl_json_object_next(c, &key)) == 1) {
-            const node *child = find_key(n, &key, c->end, &hint);
-            r = child ? walk(st, child, c) : sl_json_skip_value(c);
-            if (r < 0)
-                return r;
-        }
-        return r;
-    }
+    if (kind == SL_JSON_OBJECT && n->n_keys)
+        return walk_object(st, n, c);
     if (kind == SL_JSON_ARRAY && n->n_indexes) {
         if ((r = sl_json_array_begin(c)) < 0)
             return r;
@@ -414,7 +555,7 @@ static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
     int r;
     sl_json_kind kind = SL_JSON_NONE;
     if (n->n_keys || n->n_indexes || n->n_captures == 0) /* a leaf needs no peek */
-        kind = sl_json_peek(c);
+        kind = c->p < c->end && *c->p == '{' ? SL_JSON_OBJECT : sl_json_peek(c);
     if (n->n_captures == 0)
         return walk_children(st, n, c, kind);
 
@@ -440,15 +581,10 @@ static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
         v.ptr = begin;
         v.len = (size_t)(c->p - begin);
         c->ws = c->ws || ws_before;
-    } else if ((r = sl_json_scan_value(c, &v)) < 0) {
+    } else if ((r = scan_value(c, &v)) < 0) {
         return r;
     }
-    for (uint32_t i = 0; i < n->n_captures; i++) {
-        slot *s = &st->slots[n->captures[i]];
-        s->duplicate = s->gen == st->gen;
-        s->gen = st->gen;
-        s->v = v;
-    }
+    capture(st, n, &v);
     return 0;
 }
 
