@@ -47,10 +47,10 @@ PIDS=()
 
 # Stops everything this script started (TERM, then KILL after 15 s), removes the temp dir.
 cleanup() {
-    local pid i
+    local pid
     for pid in "${PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || continue
-        for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
     rm -rf "$TMP"
@@ -148,8 +148,7 @@ start_sluice() {
         "$@" >"$dir/log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
-    local i
-    for i in $(seq 300); do
+    for _ in $(seq 300); do
         curl -sf "$SURL/v0/health" >/dev/null 2>&1 && return 0
         kill -0 "$SPID" 2>/dev/null || break
         sleep 0.1
@@ -161,8 +160,7 @@ start_sluice() {
 
 stop_pid() {
     kill -TERM "$1" 2>/dev/null || return 0
-    local i
-    for i in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
@@ -206,8 +204,7 @@ EOF
     /usr/sbin/nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" >"$dir/out" 2>&1 &
     NPID=$!
     PIDS+=("$NPID")
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:$NPORT/" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -271,7 +268,7 @@ small_nginx() {
 }
 
 small_sluice() {
-    local round=$1 line reqs bad n i rest
+    local round=$1 line reqs bad n rest
     start_sluice --rate-limit-requests -1 --rate-limit-bytes -1
     sleep 1
     rest=$(rss_kb "$SPID")
@@ -284,7 +281,7 @@ small_sluice() {
     # Every accepted row must reach the table: wrk counts answered requests only, so up to CONNS
     # requests in flight when it stopped may be accepted on top.
     n=0
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         n=$(count small)
         [ "$n" -ge $((reqs - bad)) ] && break
         sleep 0.1
@@ -347,7 +344,8 @@ rest_rss_kb=$rest server_cores=$(echo "scale=2; ($c1 - $c0) / $(getconf CLK_TCK)
 # The flusher's share alone: the same rows as sluice's own RowBinaryWithDefaults (`sluice check
 # --out`, made once) inserted through chDB into the real table's columns and engine.
 test_sink() {
-    local round=$1 dir="$TMP/chdb-sink-$round" line
+    local round=$1 line
+    local dir="$TMP/chdb-sink-$round"
     mkdir -p "$dir"
     line=$("$OUT/chdb_insert" -n 3 -c 16 -f RowBinaryWithDefaults --path "$dir" \
         "$OUT/web.sluice.columns" "$OUT/web-$BULK_ROWS.rbwd" | tee -a "$LOG" | grep '^RESULT')

@@ -165,6 +165,28 @@ static inline const char *sl_json_skip_digits(const char *p, const char *end)
     return p;
 }
 
+/* The value of n <= 19 ASCII digits (already validated) at p; eight at a time where it can:
+ * pairs of digits are combined in 16-bit lanes, then pairs of pairs in 32-bit lanes, then the
+ * two halves. */
+static inline uint64_t sl_json_digits_value(const char *p, size_t n)
+{
+    uint64_t m = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8); /* first digit in the lowest byte */
+        w -= 0x3030303030303030u;
+        w = w * 10 + (w >> 8); /* bytes 0, 2, 4, 6: two-digit values */
+        w = ((w & 0x00FF00FF00FF00FFu) * (100u << 16 | 1u)) >> 16;
+        w = ((w & 0x0000FFFF0000FFFFu) * (10000ull << 32 | 1u)) >> 32;
+        m = m * 100000000u + w;
+    }
+#endif
+    for (; n; n--, p++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    return m;
+}
+
 /* Length of the valid multi-byte UTF-8 sequence at p (first byte >= 0x80), or 0 if invalid
  * (overlong, surrogate, above U+10FFFF, bad continuation, or truncated by `end`). */
 static inline size_t sl_json_utf8_seq(const unsigned char *p, const unsigned char *end)
@@ -194,43 +216,32 @@ static inline size_t sl_json_utf8_seq(const unsigned char *p, const unsigned cha
     return 0;
 }
 
+/* sl_json_plain_string_end's out-of-line part, from a byte >= 0x80 (or the last 15 bytes). */
+const char *sl_json_plain_string_rest(const char *p, const char *end);
+
 /* p is just after a string's opening quote. Returns its closing quote if the string has no
- * escapes and no control characters (and is valid UTF-8), else NULL. */
+ * escapes and no control characters (and is valid UTF-8), else NULL. Plain ASCII strings end
+ * in the inline part. */
 static inline const char *sl_json_plain_string_end(const char *p, const char *end)
 {
-    for (;;) {
 #if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
-        unsigned mask = 0;
-        while (end - p >= 16) {
-            const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-            /* A signed compare below 0x20 catches both control bytes and bytes >= 0x80. */
-            const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                                        _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                                           _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
-            mask = (unsigned)_mm_movemask_epi8(m);
-            if (mask) {
-                p += __builtin_ctz(mask);
-                break;
-            }
-            p += 16;
+    while (end - p >= 16) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* A signed compare below 0x20 catches both control bytes and bytes >= 0x80. */
+        const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                       _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) {
+            p += __builtin_ctz(mask);
+            if (*p == '"')
+                return p;
+            return (unsigned char)*p >= 0x80 ? sl_json_plain_string_rest(p, end) : NULL;
         }
-        if (!mask)
-#endif
-            while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
-                   *p != '\\')
-                p++;
-        if (p >= end)
-            return NULL;
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"')
-            return p;
-        if (ch < 0x80)
-            return NULL;
-        size_t n = sl_json_utf8_seq((const unsigned char *)p, (const unsigned char *)end);
-        if (n == 0)
-            return NULL;
-        p += n;
+        p += 16;
     }
+#endif
+    return sl_json_plain_string_rest(p, end);
 }
 
 /* p is at a number's first byte. Returns the byte after it and sets *flags as the scanner
@@ -271,6 +282,82 @@ static inline const char *sl_json_plain_number_end(const char *p, const char *en
     }
     *flags = f;
     return p;
+}
+
+/* sl_json_scan_value with compact leaves (plain strings, numbers, literals) scanned inline;
+ * everything else, including every error, goes to sl_json_scan_value. */
+static inline int sl_json_scan_value_fast(sl_json_cursor *c, sl_json_value *v)
+{
+    const char *p = c->p, *end = c->end, *q = NULL;
+    if (p < end) {
+        switch (*p) {
+        case '"':
+            if ((q = sl_json_plain_string_end(p + 1, end)) != NULL) {
+                *v = (sl_json_value){SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
+                c->p = q + 1;
+                return 0;
+            }
+            break;
+        case 't':
+            if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+                *v = (sl_json_value){SL_JSON_TRUE, 0, p, 4};
+                c->p = p + 4;
+                return 0;
+            }
+            break;
+        case 'f':
+            if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+                *v = (sl_json_value){SL_JSON_FALSE, 0, p, 5};
+                c->p = p + 5;
+                return 0;
+            }
+            break;
+        case 'n':
+            if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+                *v = (sl_json_value){SL_JSON_NULL, 0, p, 4};
+                c->p = p + 4;
+                return 0;
+            }
+            break;
+        case '[':
+            /* A compact array of plain strings and numbers (tags, ids); anything else,
+             * nested containers included, goes to the scanner from the '['. */
+            if (c->depth < SL_JSON_MAX_DEPTH) {
+                q = p + 1;
+                while (q < end && *q != ']') {
+                    uint32_t flags;
+                    if (*q == '"')
+                        q = (q = sl_json_plain_string_end(q + 1, end)) != NULL ? q + 1 : NULL;
+                    else
+                        q = sl_json_plain_number_end(q, end, &flags);
+                    if (!q)
+                        break;
+                    if (q < end && *q == ',' && end - q > 1 && q[1] != ']')
+                        q++;
+                    else if (q >= end || *q != ']')
+                        q = NULL;
+                    if (!q)
+                        break;
+                }
+                if (q && q < end) {
+                    *v = (sl_json_value){SL_JSON_ARRAY, 0, p, (size_t)(q + 1 - p)};
+                    c->p = q + 1;
+                    return 0;
+                }
+            }
+            break;
+        case '{': break;
+        default: {
+            uint32_t flags;
+            if ((q = sl_json_plain_number_end(p, end, &flags)) != NULL) {
+                *v = (sl_json_value){SL_JSON_NUMBER, flags, p, (size_t)(q - p)};
+                c->p = q;
+                return 0;
+            }
+        }
+        }
+    }
+    return sl_json_scan_value(c, v);
 }
 
 #endif

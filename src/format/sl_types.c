@@ -1234,11 +1234,24 @@ static int fail_kind(encoder *e, const sl_json_value *v, const sl_type *t, const
 
 static int put_le(sl_buf *out, uint64_t v, size_t n)
 {
-    int rc = sl_buf_reserve(out, n);
-    if (rc)
-        return rc;
+    if (n > out->alloc - out->len) {
+        int rc = sl_buf_reserve(out, n);
+        if (rc)
+            return rc;
+    }
+    uint8_t *o = out->data + out->len;
+    out->len += n;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    switch (n) { /* constant sizes: plain stores */
+    case 1: o[0] = (uint8_t)v; return 0;
+    case 2: memcpy(o, &v, 2); return 0;
+    case 4: memcpy(o, &v, 4); return 0;
+    case 8: memcpy(o, &v, 8); return 0;
+    default: break;
+    }
+#endif
     for (size_t i = 0; i < n; i++) {
-        out->data[out->len++] = (uint8_t)(v & 0xFF);
+        o[i] = (uint8_t)(v & 0xFF);
         v >>= 8;
     }
     return 0;
@@ -1475,6 +1488,18 @@ static int float_from_text(encoder *e, const sl_type *t, const sl_json_value *v,
     return rc ? fail_kind(e, v, t, why) : 0;
 }
 
+/* Whether a correctly rounded double d, converted to float, gives the float nearest to the
+ * decimal it came from. Float midpoints are doubles, and rounding is monotonic, so d can only
+ * land on the wrong side of one by landing on it; such a d (and zero, subnormal or overflowing
+ * floats, whose grid differs) is left to strtof. */
+static bool float_from_double_ok(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    double a = fabs(d);
+    return a >= 0x1p-126 && a <= 0x1.fffffep127 && (u & 0x1FFFFFFFu) != 0x10000000u;
+}
+
 static int encode_float(encoder *e, const sl_type *t, const sl_json_value *v)
 {
     bool f32 = t->kind == SL_TYPE_FLOAT32;
@@ -1486,6 +1511,8 @@ static int encode_float(encoder *e, const sl_type *t, const sl_json_value *v)
     case SL_JSON_FALSE: d = v->kind == SL_JSON_TRUE; break;
     case SL_JSON_NUMBER:
         if (f32) {
+            if (sl_json_number_to_double(v, &d) == 0 && float_from_double_ok(d))
+                break;
             rc = float_from_text(e, t, v, (sl_str){v->ptr, v->len}, &d);
             break;
         }
@@ -1543,6 +1570,9 @@ static int encode_decimal(encoder *e, const sl_type *t, const sl_json_value *v)
     size_t total = np.ints.len + np.frac.len;
     uint32_t limbs[9] = {0}; /* 288 bits: room for 77 digits before the precision check */
     size_t sig = 0;          /* significant digits so far */
+    /* Up to 18 digits (Decimal32/64) the value fits a uint64: no limbs. */
+    bool small = t->precision <= 18;
+    uint64_t acc = 0;
     size_t keep = total;
     if (shift < 0)
         keep = (int64_t)total + shift > 0 ? (size_t)((int64_t)total + shift) : 0;
@@ -1554,6 +1584,10 @@ static int encode_decimal(encoder *e, const sl_type *t, const sl_json_value *v)
         if (++sig > t->precision)
             goto too_big;
         uint64_t carry = (uint64_t)(c - '0');
+        if (small) {
+            acc = acc * 10 + carry;
+            continue;
+        }
         for (size_t k = 0; k < 9; k++) {
             uint64_t x = (uint64_t)limbs[k] * 10 + carry;
             limbs[k] = (uint32_t)x;
@@ -1565,7 +1599,9 @@ static int encode_decimal(encoder *e, const sl_type *t, const sl_json_value *v)
     if (shift > 0 && sig > 0) {
         if ((uint64_t)shift + sig > t->precision)
             goto too_big;
-        for (int64_t z = 0; z < shift; z++) {
+        for (int64_t z = 0; small && z < shift; z++)
+            acc *= 10;
+        for (int64_t z = 0; !small && z < shift; z++) {
             uint64_t carry = 0;
             for (size_t k = 0; k < 9; k++) {
                 uint64_t x = (uint64_t)limbs[k] * 10 + carry;
@@ -1573,6 +1609,16 @@ static int encode_decimal(encoder *e, const sl_type *t, const sl_json_value *v)
                 carry = x >> 32;
             }
         }
+    }
+    if (small) {
+        if (np.neg)
+            acc = (uint64_t)0 - acc;
+        rc = sl_buf_reserve(e->out, t->size);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < t->size; i++)
+            e->out->data[e->out->len++] = (uint8_t)(acc >> (8 * i));
+        return 0;
     }
     if (np.neg && sig > 0) {
         uint64_t carry = 1;
@@ -1858,7 +1904,7 @@ static int zone_for(encoder *e, const sl_type *t, const sl_tz **out)
 {
     *out = NULL;
     sl_str name = t->timezone;
-    if (name.len == 0 || sl_str_eq_cstr(name, "UTC"))
+    if (name.len == 0 || (name.len == 3 && memcmp(name.ptr, "UTC", 3) == 0))
         return 0;
     sl_encode_scratch *s = e->scratch;
     for (uint32_t i = 0; i < s->n_zones; i++) {
@@ -2031,18 +2077,34 @@ static int patch_count(sl_buf *out, size_t at, uint64_t count)
     return 0;
 }
 
+/* Arrays and maps without whitespace (validated already) have exactly one ',' between items and
+ * ':' after keys, so their items are read with the inline scanners and no iterator calls. */
+
 static int encode_array(encoder *e, const sl_type *t, const sl_json_value *v)
 {
     if (v->kind != SL_JSON_ARRAY)
         return fail_kind(e, v, t, "expected a JSON array");
     sl_json_cursor c;
     sl_json_cursor_init(&c, v->ptr, v->len, NULL);
-    int rc = sl_json_array_begin(&c);
-    if (rc)
-        return rc;
     size_t at = e->out->len;
-    rc = sl_buf_append(e->out, "", 1);
+    int rc = sl_buf_append(e->out, "", 1);
     uint64_t count = 0;
+    if (!(v->flags & SL_JSON_WHITESPACE)) {
+        const char *last = v->ptr + v->len - 1; /* the ']' */
+        c.p = v->ptr + 1;
+        c.depth = 1;
+        while (!rc && c.p < last) {
+            sl_json_value elem;
+            rc = sl_json_scan_value_fast(&c, &elem);
+            if (!rc)
+                rc = encode_value(e, t->children[0], &elem, true);
+            count++;
+            c.p += c.p < last; /* the ',' */
+        }
+        return rc ? rc : patch_count(e->out, at, count);
+    }
+    if (!rc)
+        rc = sl_json_array_begin(&c);
     while (!rc && (rc = sl_json_array_next(&c)) == 1) {
         sl_json_value elem;
         rc = sl_json_scan_value(&c, &elem);
@@ -2059,13 +2121,30 @@ static int encode_map(encoder *e, const sl_type *t, const sl_json_value *v)
         return fail_kind(e, v, t, "expected a JSON object");
     sl_json_cursor c;
     sl_json_cursor_init(&c, v->ptr, v->len, NULL);
-    int rc = sl_json_object_begin(&c);
-    if (rc)
-        return rc;
     size_t at = e->out->len;
-    rc = sl_buf_append(e->out, "", 1);
+    int rc = sl_buf_append(e->out, "", 1);
     uint64_t count = 0;
     sl_json_value key, val;
+    if (!(v->flags & SL_JSON_WHITESPACE)) {
+        const char *last = v->ptr + v->len - 1; /* the '}' */
+        c.p = v->ptr + 1;
+        c.depth = 1;
+        while (!rc && c.p < last) {
+            rc = sl_json_scan_value_fast(&c, &key);
+            if (!rc)
+                rc = encode_value(e, t->children[0], &key, true);
+            c.p++; /* the ':' */
+            if (!rc)
+                rc = sl_json_scan_value_fast(&c, &val);
+            if (!rc)
+                rc = encode_value(e, t->children[1], &val, true);
+            count++;
+            c.p += c.p < last; /* the ',' */
+        }
+        return rc ? rc : patch_count(e->out, at, count);
+    }
+    if (!rc)
+        rc = sl_json_object_begin(&c);
     while (!rc && (rc = sl_json_object_next(&c, &key)) == 1) {
         key.kind = SL_JSON_STRING;
         rc = encode_value(e, t->children[0], &key, true);

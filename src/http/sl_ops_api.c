@@ -31,9 +31,24 @@ void sl_http_ready(sl_http_req *r)
                       (unsigned long long)st.failing_datasources);
         return;
     }
+    /* Exhausted: less room than a small request needs (1 MiB, or 1 % of a smaller budget), so
+     * events would be answered 503 now. */
+    uint64_t slack = st.max_buffer_bytes / 100 < (1u << 20) ? st.max_buffer_bytes / 100 : 1u << 20;
+    if (st.max_buffer_bytes && st.budget_used_bytes + slack >= st.max_buffer_bytes) {
+        sl_http_error(r, 503,
+                      "the write buffer is full: %llu of %llu bytes of write-ahead log not yet in "
+                      "ClickHouse",
+                      (unsigned long long)st.budget_used_bytes,
+                      (unsigned long long)st.max_buffer_bytes);
+        return;
+    }
     r->out.len = 0;
-    sl_buf_printf(&r->out, "{\"status\":\"ready\",\"buffer_bytes\":%llu}",
-                  (unsigned long long)st.buffer_bytes);
+    sl_buf_printf(&r->out,
+                  "{\"status\":\"ready\",\"buffer_bytes\":%llu,\"wal_disk_bytes\":%llu,"
+                  "\"max_buffer_bytes\":%llu,\"oldest_unflushed_ms\":%llu}",
+                  (unsigned long long)st.buffer_bytes, (unsigned long long)st.wal.disk_bytes,
+                  (unsigned long long)st.max_buffer_bytes,
+                  (unsigned long long)(st.oldest_unflushed_us / 1000));
     sl_http_reply(r, 200, "application/json");
 }
 
@@ -111,6 +126,28 @@ void sl_http_metrics_page(sl_http_req *r)
         metric(b, "sluice_buffer_rows", "gauge", "Rows waiting to be committed.", st.buffer_rows);
         metric(b, "sluice_failing_datasources", "gauge", "Data sources whose last insert failed.",
                st.failing_datasources);
+        sl_buf_printf(b,
+                      "# HELP sluice_oldest_unflushed_seconds Age of the oldest accepted row not "
+                      "yet committed to ClickHouse (0: none).\n"
+                      "# TYPE sluice_oldest_unflushed_seconds gauge\n"
+                      "sluice_oldest_unflushed_seconds %.6f\n",
+                      (double)st.oldest_unflushed_us / 1e6);
+        metric(b, "sluice_wal_disk_bytes", "gauge", "Bytes of write-ahead log segments on disk.",
+               st.wal.disk_bytes);
+        metric(b, "sluice_wal_segments", "gauge", "Write-ahead log segments on disk.",
+               st.wal.segments);
+        metric(b, "sluice_buffer_limit_bytes", "gauge",
+               "The write buffer budget (--max-buffer-bytes); past it events get 503.",
+               st.max_buffer_bytes);
+        metric(b, "sluice_buffer_used_bytes", "gauge",
+               "What counts against the budget now (WAL bytes on disk plus appends in flight).",
+               st.budget_used_bytes);
+        metric(b, "sluice_wal_fsyncs_total", "counter", "Write-ahead log fsyncs.", st.wal.fsyncs);
+        metric(b, "sluice_wal_write_errors_total", "counter",
+               "Write-ahead log groups whose write or fsync failed (answered 503).",
+               st.wal.write_errors);
+        metric(b, "sluice_events_rejected_total", "counter",
+               "Appends the write-ahead log failed to write (answered 503).", st.rejected);
         sl_buf_append_cstr(b, "# HELP sluice_flush_seconds Flush latency.\n"
                               "# TYPE sluice_flush_seconds histogram\n");
         for (int i = 0; i < SL_BATCHER_LATENCY_BUCKETS; i++)

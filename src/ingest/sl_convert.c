@@ -26,6 +26,9 @@ typedef struct {
     sl_str key;
     uint64_t head, mask; /* the key's first bytes (up to 8) as loaded from memory, and which
                             bytes of such a load they are: a short key compares in one step */
+    uint64_t pat[2], pat_mask[2]; /* `key":` as two 8-byte loads, when it fits (has_pat): the
+                                     walk recognises the expected member without scanning it */
+    bool has_pat;
     node *child;
 } key_child;
 
@@ -112,6 +115,21 @@ static node *node_child_key(sl_arena *a, node *n, sl_str key)
     if (nh) {
         memcpy(&kc.head, key.ptr, nh);
         memset(&kc.mask, 0xFF, nh);
+    }
+    /* Only keys of printable ASCII without '"' or '\\': then input bytes equal to the key and
+     * followed by '"' are that key, a plain string. */
+    kc.has_pat = key.len + 2 <= 16;
+    for (size_t i = 0; i < key.len; i++)
+        kc.has_pat = kc.has_pat && key.ptr[i] >= 0x20 && key.ptr[i] < 0x7f && key.ptr[i] != '"' &&
+                     key.ptr[i] != '\\';
+    if (kc.has_pat) {
+        uint8_t pat[16] = {0}, msk[16] = {0};
+        memcpy(pat, key.ptr, key.len);
+        pat[key.len] = '"';
+        pat[key.len + 1] = ':';
+        memset(msk, 0xFF, key.len + 2);
+        memcpy(kc.pat, pat, 16);
+        memcpy(kc.pat_mask, msk, 16);
     }
     n->keys[n->n_keys++] = kc;
     return c;
@@ -373,6 +391,14 @@ static const node *find_key_slow(const node *n, const sl_json_value *key, const 
     return NULL;
 }
 
+/* Whether the 16 readable bytes at p start with kc's `key":`. */
+static inline bool key_pattern_at(const key_child *kc, const char *p)
+{
+    uint64_t w[2];
+    memcpy(w, p, 16);
+    return (((w[0] ^ kc->pat[0]) & kc->pat_mask[0]) | ((w[1] ^ kc->pat[1]) & kc->pat_mask[1])) == 0;
+}
+
 /* The child for a key, or NULL. The common case, the key after the last hit, is inline. */
 static inline const node *find_key(const node *n, const sl_json_value *key, const char *end,
                                    uint32_t *hint)
@@ -396,56 +422,6 @@ static inline void capture(sl_convert_state *st, const node *n, const sl_json_va
     }
 }
 
-/* Scans the value at the cursor like sl_json_scan_value. Compact leaves (plain strings, numbers,
- * literals) are scanned inline; everything else, including every error, goes to the scanner. */
-static inline int scan_value(sl_json_cursor *c, sl_json_value *v)
-{
-    const char *p = c->p, *end = c->end, *q = NULL;
-    if (p < end) {
-        switch (*p) {
-        case '"':
-            if ((q = sl_json_plain_string_end(p + 1, end)) != NULL) {
-                *v = (sl_json_value){SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
-                c->p = q + 1;
-                return 0;
-            }
-            break;
-        case 't':
-            if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
-                *v = (sl_json_value){SL_JSON_TRUE, 0, p, 4};
-                c->p = p + 4;
-                return 0;
-            }
-            break;
-        case 'f':
-            if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
-                *v = (sl_json_value){SL_JSON_FALSE, 0, p, 5};
-                c->p = p + 5;
-                return 0;
-            }
-            break;
-        case 'n':
-            if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-                *v = (sl_json_value){SL_JSON_NULL, 0, p, 4};
-                c->p = p + 4;
-                return 0;
-            }
-            break;
-        case '{':
-        case '[': break;
-        default: {
-            uint32_t flags;
-            if ((q = sl_json_plain_number_end(p, end, &flags)) != NULL) {
-                *v = (sl_json_value){SL_JSON_NUMBER, flags, p, (size_t)(q - p)};
-                c->p = q;
-                return 0;
-            }
-        }
-        }
-    }
-    return sl_json_scan_value(c, v);
-}
-
 /* A member no node needs: plain strings and numbers inline, the rest validated by the scanner. */
 static inline int skip_value(sl_json_cursor *c)
 {
@@ -457,7 +433,7 @@ static inline int skip_value(sl_json_cursor *c)
         }
     } else if (p < end && *p != '{' && *p != '[') {
         sl_json_value v;
-        return scan_value(c, &v);
+        return sl_json_scan_value_fast(c, &v);
     }
     return sl_json_skip_value(c);
 }
@@ -496,16 +472,24 @@ static int walk_object(sl_convert_state *st, const node *n, sl_json_cursor *c)
         return 0;
     }
     while (p < end && *p == '"') {
-        const char *q = sl_json_plain_string_end(p + 1, end);
-        if (!q || end - q < 2 || q[1] != ':')
-            break;
-        sl_json_value key = {SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
-        const node *child = find_key(n, &key, end, &hint);
-        c->p = q + 2;
+        const key_child *kc = hint < n->n_keys ? &n->keys[hint] : NULL;
+        const node *child;
+        if (kc && kc->has_pat && end - p > 16 && key_pattern_at(kc, p + 1)) {
+            child = kc->child; /* the member that came next in the previous row */
+            hint++;
+            c->p = p + 1 + kc->key.len + 2;
+        } else {
+            const char *q = sl_json_plain_string_end(p + 1, end);
+            if (!q || end - q < 2 || q[1] != ':')
+                break;
+            sl_json_value key = {SL_JSON_STRING, 0, p + 1, (size_t)(q - p - 1)};
+            child = find_key(n, &key, end, &hint);
+            c->p = q + 2;
+        }
         int r;
         if (child && !child->n_keys && !child->n_indexes) { /* a leaf: no call */
             sl_json_value v;
-            if ((r = scan_value(c, &v)) < 0)
+            if ((r = sl_json_scan_value_fast(c, &v)) < 0)
                 return r;
             capture(st, child, &v);
         } else if ((r = child ? walk(st, child, c) : skip_value(c)) < 0) {
@@ -581,7 +565,7 @@ static int walk(sl_convert_state *st, const node *n, sl_json_cursor *c)
         v.ptr = begin;
         v.len = (size_t)(c->p - begin);
         c->ws = c->ws || ws_before;
-    } else if ((r = scan_value(c, &v)) < 0) {
+    } else if ((r = sl_json_scan_value_fast(c, &v)) < 0) {
         return r;
     }
     capture(st, n, &v);
@@ -913,9 +897,7 @@ static int fast_int(const column_plan *cp, const sl_json_value *v, sl_buf *out)
     size_t n = v->len - neg;
     if (n > 19)
         return DECLINED;
-    uint64_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        m = m * 10 + (uint64_t)(p[i] - '0');
+    uint64_t m = sl_json_digits_value(p, n);
     unsigned size = cp->fast_size, bits = size * 8;
     uint64_t limit = cp->fast == FAST_UINT ? (bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1)
                                            : ((uint64_t)1 << (bits - 1)) - (neg ? 0 : 1);
@@ -1065,8 +1047,9 @@ static int encode_column(const sl_converter *conv, sl_convert_state *st, uint32_
     if (cp->fast != FAST_NONE && (rc = encode_fast(cp, &s->v, rows)) != DECLINED)
         return rc;
 
-    if ((rc = sl_buf_append(rows, "\x00", 1)) < 0)
+    if ((rc = room(rows, 1)) < 0)
         return rc;
+    rows->data[rows->len++] = 0; /* not the default */
     size_t mark = rows->len;
     sl_error err; /* not zeroed: 200+ bytes per column would show in profiles */
     err.code = 0;

@@ -612,6 +612,9 @@ void sl_batcher_get_stats(sl_batcher *b, sl_batcher_stats *out)
 {
     pthread_mutex_lock(&b->mu);
     *out = b->st;
+    out->max_buffer_bytes = b->cfg.max_buffer_bytes;
+    out->budget_used_bytes = b->total_bytes;
+    uint64_t unacked = b->unacked_bytes;
     uint64_t oldest = 0;
     for (dsq *q = b->queues; q; q = q->next) {
         const rec *h = q->infl ? q->infl : q->pend_head;
@@ -621,8 +624,10 @@ void sl_batcher_get_stats(sl_batcher *b, sl_batcher_stats *out)
     pthread_mutex_unlock(&b->mu);
     uint64_t now = wall_us();
     out->oldest_unflushed_us = oldest && now > oldest ? now - oldest : 0;
-    if (b->wal)
+    if (b->wal) {
         sl_wal_get_stats(b->wal, &out->wal);
+        out->budget_used_bytes = out->wal.disk_bytes + unacked;
+    }
 }
 
 /* ---- the flusher ---- */

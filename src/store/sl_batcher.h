@@ -167,6 +167,9 @@ typedef struct {
     uint64_t oldest_unflushed_us; /* gauge: age of the oldest row not yet committed (0: none) */
     uint64_t rejected;            /* appends the WAL failed to write (answered 503) */
     uint64_t recovered_records;   /* records queued again at start from the WAL */
+    uint64_t max_buffer_bytes;    /* the budget appends are checked against (config) */
+    uint64_t budget_used_bytes;   /* what counts against it now: WAL bytes on disk plus appends
+                                     in flight with a WAL, buffer_bytes without */
     sl_wal_stats wal;             /* zero without a WAL */
     uint64_t latency_buckets[SL_BATCHER_LATENCY_BUCKETS]; /* cumulative, Prometheus style */
     uint64_t latency_count;

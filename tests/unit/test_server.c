@@ -707,9 +707,13 @@ Test(server, metrics_and_ready)
     EXPECT(r, 200, NULL);
     cr_assert(strstr(B(&r), "sluice_rows_accepted_total 2\n"), "%s", B(&r));
     cr_assert(strstr(B(&r), "sluice_http_requests_total{code=\"2xx\"} 1\n"), "%s", B(&r));
+    cr_assert(strstr(B(&r), "\nsluice_wal_disk_bytes "), "%s", B(&r));
+    cr_assert(strstr(B(&r), "\nsluice_oldest_unflushed_seconds "), "%s", B(&r));
     done(&r);
     r = get("/v0/ready");
     EXPECT(r, 200, NULL);
+    cr_assert(strstr(B(&r), "\"wal_disk_bytes\":"), "%s", B(&r));
+    cr_assert(strstr(B(&r), "\"oldest_unflushed_ms\":"), "%s", B(&r));
     done(&r);
     r = http("HEAD", "/v0/health", NULL, NULL, 0);
     EXPECT(r, 200, "");
