@@ -143,11 +143,19 @@ const char *sl_json_line_end(const char *p, const char *end);
 #include <emmintrin.h>
 #endif
 
+/* The scanners below are small and sit in the innermost loops: inline them even where the
+ * compiler's size heuristics would not. */
+#if defined(__GNUC__)
+#define SL_JSON_INLINE static inline __attribute__((always_inline))
+#else
+#define SL_JSON_INLINE static inline
+#endif
+
 /* The first byte at or after p that is not an ASCII digit (or end); eight bytes at a time:
  * adding 0x46 sets the top bit of bytes above '9', subtracting 0x30 those below '0', and the
  * byte's own top bit marks the rest; carries and borrows only run upward from a non-digit, so
  * the lowest marked byte is the first non-digit. */
-static inline const char *sl_json_skip_digits(const char *p, const char *end)
+SL_JSON_INLINE const char *sl_json_skip_digits(const char *p, const char *end)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (end - p >= 8) {
@@ -222,7 +230,7 @@ const char *sl_json_plain_string_rest(const char *p, const char *end);
 /* p is just after a string's opening quote. Returns its closing quote if the string has no
  * escapes and no control characters (and is valid UTF-8), else NULL. Plain ASCII strings end
  * in the inline part. */
-static inline const char *sl_json_plain_string_end(const char *p, const char *end)
+SL_JSON_INLINE const char *sl_json_plain_string_end(const char *p, const char *end)
 {
 #if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
     while (end - p >= 16) {
@@ -246,7 +254,7 @@ static inline const char *sl_json_plain_string_end(const char *p, const char *en
 
 /* p is at a number's first byte. Returns the byte after it and sets *flags as the scanner
  * does, or NULL (not a number, or a malformed one: the full scanner words the error). */
-static inline const char *sl_json_plain_number_end(const char *p, const char *end, uint32_t *flags)
+SL_JSON_INLINE const char *sl_json_plain_number_end(const char *p, const char *end, uint32_t *flags)
 {
     uint32_t f = 0;
     if (p < end && *p == '-') {
