@@ -18,6 +18,10 @@
 #define DEFAULT_MAX_REQUEST (100u << 20)
 #define WIRE_SLACK          (1u << 20) /* raw bodies may be a little larger than decoded ones */
 #define KEEP_BUF            (256u << 10) /* per-connection buffers larger than this are freed after use */
+/* libmicrohttpd's per-connection pool holds the request line, headers and its read buffer (bodies
+ * are copied out into r->body); it zeroes the whole pool after every request, so a big one costs
+ * every small POST. 32 KiB is libmicrohttpd's own default. */
+#define MHD_POOL_BYTES ((size_t)32u << 10)
 
 /* ---- routing ---- */
 
@@ -707,6 +711,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 dispatch(r);
                 return send_answer(r);
             }
+            /* Size the body once instead of doubling from 256 B (each step copies it). The
+             * header is trusted only up to the cap checked above; failure just means growing. */
+            if (n > r->body.alloc)
+                (void)sl_buf_reserve(&r->body, (size_t)n);
         }
         return MHD_YES;
     }
@@ -727,6 +735,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    /* A large events body converts to about as many RowBinary bytes: size the output once
+     * (a hint; the converter still grows it when needed). */
+    if (r->body.len > KEEP_BUF && r->method == SL_M_POST && r->rows.alloc < r->body.len &&
+        sl_str_eq_cstr(r->path, "/v0/events"))
+        (void)sl_buf_reserve(&r->rows, r->body.len + r->body.len / 8);
     dispatch(r);
     if (r->parked)
         return MHD_YES;
@@ -820,7 +833,7 @@ int sl_server_start(const sl_server_config *cfg, sl_server **out, sl_error *err)
         flags, c->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, c->threads, MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(128u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
         srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
     if (!srv->daemon) {

@@ -643,6 +643,12 @@ static int gather(sl_batcher *b, const rec *r, bool quarantine, sl_buf *buf, sl_
         return 0;
     }
     buf->len = 0;
+    size_t total = 0;
+    for (const rec *t = r; t; t = t->next)
+        total += quarantine ? t->q_len : t->rows_len;
+    /* One allocation of the final size instead of doubling (each step copies the batch). */
+    if (sl_buf_reserve(buf, total) != 0)
+        sl_fatal("batcher: out of memory gathering a batch");
     for (; r; r = r->next) {
         size_t n = quarantine ? r->q_len : r->rows_len;
         if (!n)
@@ -776,36 +782,53 @@ static int flush_batch(sl_batcher *b, dsq *q, sl_error *err)
     }
     if (rc == 0)
         log_range(b, SL_WAL_COMMIT, DS_NAME(q->ds), q->infl_first, q->infl_last, false, NULL);
-    /* Do not keep a huge scratch buffer around after a big batch. */
-    if (b->rows_buf.alloc > ((size_t)64 << 20)) {
+    /* Keep the scratch buffers for the next batch (a fresh one faults every page in again),
+     * unless an unusually big one (a single huge append) grew them. */
+    size_t keep = (size_t)64 << 20;
+    if (b->cfg.flush_bytes < SIZE_MAX / 2 && keep < 2 * b->cfg.flush_bytes)
+        keep = 2 * b->cfg.flush_bytes;
+    if (b->rows_buf.alloc > keep) {
         sl_buf_free(&b->rows_buf);
         sl_buf_init(&b->rows_buf, 0);
     }
-    if (b->q_buf.alloc > ((size_t)64 << 20)) {
+    if (b->q_buf.alloc > keep) {
         sl_buf_free(&b->q_buf);
         sl_buf_init(&b->q_buf, 0);
     }
     return rc;
 }
 
-/* Cuts q's pending appends into its in-flight batch. */
-static void cut(dsq *q)
+/* Cuts q's oldest pending appends, up to `max_bytes` (at least one append), into its in-flight
+ * batch: a backlog goes in back-to-back inserts of about flush_bytes rather than one huge insert
+ * that holds every row back until it ends (and a batch of one in-memory append needs no gather
+ * copy). */
+static void cut(dsq *q, size_t max_bytes)
 {
+    rec *last = q->pend_head;
+    size_t bytes = last->rows_len + last->q_len;
+    uint64_t rows = last->n_rows, quar = last->n_q;
+    while (last->next && bytes + last->next->rows_len + last->next->q_len <= max_bytes) {
+        last = last->next;
+        bytes += last->rows_len + last->q_len;
+        rows += last->n_rows;
+        quar += last->n_q;
+    }
     q->infl = q->pend_head;
     q->infl_first = q->pend_head->seq;
-    q->infl_last = q->pend_tail->seq;
-    q->infl_bytes = q->pend_bytes;
-    q->infl_rows = q->infl_q = 0;
-    for (rec *r = q->infl; r; r = r->next) {
-        q->infl_rows += r->n_rows;
-        q->infl_q += r->n_q;
-    }
+    q->infl_last = last->seq;
+    q->infl_bytes = bytes;
+    q->infl_rows = rows;
+    q->infl_q = quar;
     q->rows_done = q->q_done = false;
     q->flush_logged = false;
-    q->pend_head = q->pend_tail = NULL;
-    q->pend_bytes = 0;
-    q->pend_rows = 0;
-    q->early = false;
+    q->pend_head = last->next;
+    last->next = NULL;
+    q->pend_bytes -= bytes;
+    q->pend_rows -= rows + quar;
+    if (!q->pend_head) {
+        q->pend_tail = NULL;
+        q->early = false; /* else waiters of the rest still want it soon */
+    }
 }
 
 /* Is q due for an insert attempt at `now`? Sets *next_ns to when it will be, if later. */
@@ -910,7 +933,7 @@ static void *flusher_main(void *arg)
 
         cursor = pick;
         if (!pick->infl)
-            cut(pick);
+            cut(pick, b->cfg.flush_bytes);
         pick->busy = true;
         pthread_mutex_unlock(&b->mu);
 

@@ -9,12 +9,13 @@
  *
  * Flush policy, per data source: a flush starts when the oldest pending append is
  * flush_interval_ms old, when pending bytes reach flush_bytes, as soon as a waiter is registered
- * (wait=true), or on stop. A flush takes every durable pending append [first..last], logs a
- * FLUSH record (first, last) and waits for it to be durable, inserts the rows block
- * (RowBinaryWithDefaults) into the table and the quarantine block (RowBinary) into
- * <name>_quarantine, each with SETTINGS insert_deduplication_token = '<name>:<first>-<last>',
- * then logs a COMMIT record. Recovery re-inserts an open FLUSH with exactly the same records and
- * token, so ClickHouse drops it if it had landed: exactly once.
+ * (wait=true), or on stop. A flush takes the oldest durable pending appends [first..last] up to
+ * flush_bytes (at least one; a backlog goes in back-to-back inserts), logs a FLUSH record (first,
+ * last) and waits for it to be durable, inserts the rows block (RowBinaryWithDefaults) into the
+ * table and the quarantine block (RowBinary) into <name>_quarantine, each with SETTINGS
+ * insert_deduplication_token = '<name>:<first>-<last>', then logs a COMMIT record. Recovery
+ * re-inserts an open FLUSH with exactly the same records and token, so ClickHouse drops it if it
+ * had landed: exactly once.
  *
  * Failure policy: a failed insert is retried with capped exponential backoff with jitter
  * (retry_initial_ms doubling up to retry_max_ms) with exactly the same block and token; a table

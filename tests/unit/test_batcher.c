@@ -144,6 +144,38 @@ Test(batcher, size_trigger)
     fx_close(&f);
 }
 
+/* A backlog larger than flush_bytes goes in several inserts, oldest first, each with the token
+ * of its own range, and a waiter on the last append is answered once all of them landed. */
+Test(batcher, backlog_split_at_flush_bytes)
+{
+    fx f;
+    fx_open(&f, 60000, 0);
+    sl_batcher_free(f.b);
+    sl_batcher_config c;
+    sl_batcher_config_default(&c);
+    c.flush_interval_ms = 60000;
+    c.flush_bytes = 10;
+    c.first_seq = 100;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_new(&c, &f.sink->base, &f.b, &err), 0);
+    append(&f, "AAAAAA", 1, "", 0);
+    append(&f, "BBBBBB", 1, "", 0);
+    uint64_t last = append(&f, "CCCCCC", 1, "", 0);
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, last, 5000, &err), SL_BATCH_COMMITTED, "%s",
+                 err.msg ? err.msg : "");
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 3);
+    const char *tokens[] = {"'ev:100-100'", "'ev:101-101'", "'ev:102-102'"};
+    const char *rows[] = {"AAAAAA", "BBBBBB", "CCCCCC"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert(strstr(f.sink->inserts[i].sql, tokens[i]), "%s", f.sink->inserts[i].sql);
+        cr_assert_eq(f.sink->inserts[i].len, 6);
+        cr_assert(memcmp(f.sink->inserts[i].data, rows[i], 6) == 0);
+    }
+    pthread_mutex_unlock(&f.sink->mu);
+    fx_close(&f);
+}
+
 Test(batcher, failure_reported_then_retried_with_same_token)
 {
     fx f;
