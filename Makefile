@@ -94,6 +94,12 @@ build/fuzz/%: fuzz/%.c $(PURE_SRC)
 	@mkdir -p build/fuzz
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(PURE_SRC) -lm
 
+# The WAL decoder target also needs the log itself (src/store/sl_wal.c) and its libraries.
+build/fuzz/fuzz_wal: fuzz/fuzz_wal.c $(PURE_SRC) src/store/sl_wal.c src/store/sl_wal.h
+	@mkdir -p build/fuzz
+	$(CLANG) $(FUZZ_FLAGS) -Isrc/store -o $@ $< $(PURE_SRC) src/store/sl_wal.c -lm -lxxhash \
+	    -lpthread
+
 fuzz-replay: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	    mkdir -p fuzz/corpus/$$n; echo "== $$n (corpus replay)"; \

@@ -9,6 +9,7 @@
 #include "sl_dedup.h"
 #include "sl_server.h"
 #include "sl_sink.h"
+#include "sl_sink_fault.h"
 #include "sl_tokens.h"
 
 #include <errno.h>
@@ -419,6 +420,17 @@ int sl_cmd_serve(int argc, char **argv)
     if (sl_sink_chdb_open(&co, &ins, &err) != 0) {
         fprintf(stderr, "sluice serve: cannot open ClickHouse in %s: %s\n", ch_path, err.msg);
         goto out;
+    }
+    /* Test hook (docs/durability.md): inserts fail while this file exists. */
+    const char *fault_file = getenv("SLUICE_FAULT_INSERT_FILE");
+    if (fault_file && *fault_file) {
+        sl_sink *wrapped = NULL;
+        if (sl_sink_fault_wrap(ins, fault_file, &wrapped, &err) != 0) {
+            fprintf(stderr, "sluice serve: %s\n", err.msg);
+            goto out;
+        }
+        ins = wrapped;
+        log_line("warn", "SLUICE_FAULT_INSERT_FILE is set: inserts fail while that file exists");
     }
     co.warm_up = false;
     if (sl_sink_chdb_open(&co, &ddl, &err) != 0) {

@@ -76,6 +76,11 @@ static unsigned weekday(int64_t days)
 /* "YYYY-MM-DD hh:mm:ss" for messages; buf holds at least 32 bytes. */
 static void format_utc(int64_t seconds, char *buf, size_t size)
 {
+    /* Beyond year ±30 million the calendar arithmetic below would overflow: show the number. */
+    if (seconds > INT64_C(1000000000000000) || seconds < -INT64_C(1000000000000000)) {
+        snprintf(buf, size, "%lld s since 1970", (long long)seconds);
+        return;
+    }
     int64_t days = floor_div(seconds, 86400);
     int64_t rem = seconds - days * 86400;
     int64_t y;

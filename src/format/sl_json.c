@@ -4,7 +4,9 @@
  * dataset and gave nothing: its strings are short, so SSE2 already leaves them in one or two
  * blocks.
  * Numbers are converted exactly (integers up to 256 bits) or correctly rounded (doubles: an
- * exact fast path, else strtod on a normalised copy of the digits). */
+ * exact fast path, then a 128-bit table of powers of five for up to 19 significant digits, else
+ * strtod on a normalised copy of the digits). The inline fast paths for compact JSON live in
+ * sl_json.h. */
 #include "sl_json.h"
 
 #include <errno.h>
@@ -338,6 +340,27 @@ const char *sl_json_plain_string_rest(const char *p, const char *end)
     return NULL;
 }
 
+const char *sl_json_plain_array_end(const char *p, const char *end)
+{
+    const char *q = p + 1;
+    while (q < end && *q != ']') {
+        uint32_t flags;
+        if (*q == '"') {
+            q = sl_json_plain_string_end(q + 1, end);
+            if (!q)
+                return NULL;
+            q++;
+        } else if ((q = sl_json_plain_number_end(q, end, &flags)) == NULL) {
+            return NULL;
+        }
+        if (q < end && *q == ',' && end - q > 1 && q[1] != ']')
+            q++;
+        else if (q >= end || *q != ']')
+            return NULL;
+    }
+    return q < end ? q + 1 : NULL;
+}
+
 /* ---- numbers ---- */
 
 /* Scans a number at *pp (first byte '-' or a digit, or anything for text validation). */
@@ -455,8 +478,7 @@ value:
     case '6':
     case '7':
     case '8':
-    case '9':
-    {
+    case '9': {
         const char *q = sl_json_plain_number_end(p, end, &sflags);
         if (q) {
             p = q;
@@ -1020,8 +1042,9 @@ static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* 5^q for q = -342..308 as floor(5^q * 2^s), scaled by 2^s into [2^127, 2^128). Generated
- * with exact integer arithmetic (floor(5^q << s), or floor(2^s / 5^-q) for q < 0). */
+/* 5^q for q = -342..308 as P = floor(5^q * 2^s), s chosen so that 2^127 <= P < 2^128 (a
+ * negative s for large q). Generated with exact integer arithmetic: floor(5^q * 2^s) for q >= 0,
+ * floor(2^s / 5^-q) for q < 0 (scripts/gen_pow5.py); hi and lo are P's upper and lower 64 bits. */
 typedef struct {
     uint64_t hi, lo;
     int16_t s;
@@ -1738,26 +1761,44 @@ static bool decimal_to_double(uint64_t w, long long q, bool neg, double *out)
 
 int sl_json_number_to_double(const sl_json_value *v, double *out)
 {
-    /* The fast path below in one pass for the commonest form, [-]digits[.digits], with at most
-     * 19 digits: same operands, same operation, same result. */
+    /* The paths below without splitting first, for the commonest form, [-]digits[.digits]
+     * with at most 19 digits: same operands, same operations, same result. */
     if (!(v->flags & SL_JSON_EXPONENT) && v->len <= 21) {
-        const char *p = v->ptr, *end = v->ptr + v->len;
+        static const uint64_t pow10_u64[20] = {1u,
+                                               10u,
+                                               100u,
+                                               1000u,
+                                               10000u,
+                                               100000u,
+                                               1000000u,
+                                               10000000u,
+                                               100000000u,
+                                               1000000000u,
+                                               10000000000u,
+                                               100000000000u,
+                                               1000000000000u,
+                                               10000000000000u,
+                                               100000000000000u,
+                                               1000000000000000u,
+                                               10000000000000000u,
+                                               100000000000000000u,
+                                               1000000000000000000u,
+                                               10000000000000000000u};
         bool neg = (v->flags & SL_JSON_NEGATIVE) != 0;
-        p += neg;
-        uint64_t m = 0;
-        unsigned frac = 0, point = 0;
-        for (; p < end; p++) {
-            if (*p == '.') {
-                point = 1;
-                continue;
+        const char *p = v->ptr + neg, *end = v->ptr + v->len;
+        const char *dot = sl_json_skip_digits(p, end);
+        size_t ni = (size_t)(dot - p), nf = dot < end ? (size_t)(end - dot) - 1 : 0;
+        if (ni + nf <= 19) {
+            uint64_t m = sl_json_digits_value(p, ni);
+            if (nf)
+                m = m * pow10_u64[nf] + sl_json_digits_value(dot + 1, nf);
+            if (m <= ((uint64_t)1 << 53)) {
+                double d = (double)m / exact_pow10[nf];
+                *out = neg ? -d : d;
+                return 0;
             }
-            m = m * 10 + (uint64_t)(*p - '0');
-            frac += point;
-        }
-        if ((size_t)(end - v->ptr) - neg - point <= 19 && m <= ((uint64_t)1 << 53)) {
-            double d = (double)m / exact_pow10[frac];
-            *out = neg ? -d : d;
-            return 0;
+            if (decimal_to_double(m, -(long long)nf, neg, out))
+                return 0;
         }
     }
     num_parts np;

@@ -133,11 +133,12 @@ const char *sl_json_line_end(const char *p, const char *end);
 
 /* ---- inline fast paths for compact, plain JSON ----
  *
- * For callers that walk rows themselves (the converter): they accept only the common case and
- * return NULL on anything else (escapes, bytes >= 0x80 or < 0x20, leading zeros, the end of the
- * input), in which case the caller hands the same position to the functions above, which
- * validate fully and report errors. What they accept is exactly what the full scanner accepts,
- * with the same flags. They read nothing outside [p, end). */
+ * For callers that walk rows themselves (the converter, the container encoders): they accept
+ * only the common case (no whitespace, no escapes, no control characters) and return NULL on
+ * anything else or anything invalid; the caller then hands the same position to the functions
+ * above, which validate fully and word the errors. What they accept is exactly what the full
+ * scanner accepts, with the same flags, so which path read a value never shows. They read
+ * nothing outside [p, end). */
 
 #if (defined(__x86_64__) || defined(__SSE2__)) && !defined(SL_JSON_NO_SIMD)
 #include <emmintrin.h>
@@ -224,7 +225,8 @@ static inline size_t sl_json_utf8_seq(const unsigned char *p, const unsigned cha
     return 0;
 }
 
-/* sl_json_plain_string_end's out-of-line part, from a byte >= 0x80 (or the last 15 bytes). */
+/* sl_json_plain_string_end's out-of-line part: byte by byte from p (non-ASCII text, or the
+ * last bytes of the input, where a 16-byte load would read past `end`). */
 const char *sl_json_plain_string_rest(const char *p, const char *end);
 
 /* p is just after a string's opening quote. Returns its closing quote if the string has no
@@ -292,9 +294,13 @@ SL_JSON_INLINE const char *sl_json_plain_number_end(const char *p, const char *e
     return p;
 }
 
+/* p is at a '['. Returns the byte after the array if it is a compact array of plain strings and
+ * numbers (tags, ids; nested containers are not), else NULL. */
+const char *sl_json_plain_array_end(const char *p, const char *end);
+
 /* sl_json_scan_value with compact leaves (plain strings, numbers, literals) scanned inline;
  * everything else, including every error, goes to sl_json_scan_value. */
-static inline int sl_json_scan_value_fast(sl_json_cursor *c, sl_json_value *v)
+SL_JSON_INLINE int sl_json_scan_value_fast(sl_json_cursor *c, sl_json_value *v)
 {
     const char *p = c->p, *end = c->end, *q = NULL;
     if (p < end) {
@@ -328,30 +334,10 @@ static inline int sl_json_scan_value_fast(sl_json_cursor *c, sl_json_value *v)
             }
             break;
         case '[':
-            /* A compact array of plain strings and numbers (tags, ids); anything else,
-             * nested containers included, goes to the scanner from the '['. */
-            if (c->depth < SL_JSON_MAX_DEPTH) {
-                q = p + 1;
-                while (q < end && *q != ']') {
-                    uint32_t flags;
-                    if (*q == '"')
-                        q = (q = sl_json_plain_string_end(q + 1, end)) != NULL ? q + 1 : NULL;
-                    else
-                        q = sl_json_plain_number_end(q, end, &flags);
-                    if (!q)
-                        break;
-                    if (q < end && *q == ',' && end - q > 1 && q[1] != ']')
-                        q++;
-                    else if (q >= end || *q != ']')
-                        q = NULL;
-                    if (!q)
-                        break;
-                }
-                if (q && q < end) {
-                    *v = (sl_json_value){SL_JSON_ARRAY, 0, p, (size_t)(q + 1 - p)};
-                    c->p = q + 1;
-                    return 0;
-                }
+            if (c->depth < SL_JSON_MAX_DEPTH && (q = sl_json_plain_array_end(p, end)) != NULL) {
+                *v = (sl_json_value){SL_JSON_ARRAY, 0, p, (size_t)(q - p)};
+                c->p = q;
+                return 0;
             }
             break;
         case '{': break;

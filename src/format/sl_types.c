@@ -2261,6 +2261,18 @@ static int encode_value(encoder *e, const sl_type *t, const sl_json_value *v, bo
     case SL_TYPE_FIXED_STRING: return encode_fixed(e, t, v);
     case SL_TYPE_BOOL: return encode_bool(e, t, v);
     case SL_TYPE_INT: {
+        if (v->kind == SL_JSON_NUMBER && t->size <= 8 &&
+            !(v->flags & (SL_JSON_FRACTION | SL_JSON_EXPONENT))) {
+            /* A JSON integer of at most 19 digits, in range: the value int_value gives. */
+            bool neg = (v->flags & SL_JSON_NEGATIVE) != 0;
+            size_t n = v->len - neg;
+            unsigned bits = t->size * 8;
+            uint64_t limit = !t->is_signed ? (bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1)
+                                           : ((uint64_t)1 << (bits - 1)) - (neg ? 0 : 1);
+            uint64_t m = n <= 19 ? sl_json_digits_value(v->ptr + neg, n) : UINT64_MAX;
+            if (n <= 19 && m <= limit && (t->is_signed || !neg))
+                return put_le(e->out, neg ? (uint64_t)0 - m : m, t->size);
+        }
         uint8_t b[32];
         int rc = int_value(e, t, v, b);
         return rc ? rc : sl_buf_append(e->out, b, t->size);

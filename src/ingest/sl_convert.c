@@ -182,7 +182,9 @@ enum {
     FAST_UINT,
     FAST_INT,
     FAST_FLOAT64,
-    FAST_DATETIME64
+    FAST_DATETIME64,
+    FAST_DATETIME,
+    FAST_DATE
 };
 
 static bool is_string(const sl_type *t)
@@ -212,6 +214,11 @@ static void choose_fast(column_plan *cp)
         }
         break;
     case SL_TYPE_FLOAT64: cp->fast = FAST_FLOAT64; break;
+    case SL_TYPE_DATE: cp->fast = FAST_DATE; break;
+    case SL_TYPE_DATETIME:
+        if (t->timezone.len == 0 || sl_str_eq_cstr(t->timezone, "UTC"))
+            cp->fast = FAST_DATETIME;
+        break;
     case SL_TYPE_DATETIME64:
         /* A named zone needs the zone's offsets; UTC (or none) needs nothing. */
         if (t->scale <= 9 && (t->timezone.len == 0 || sl_str_eq_cstr(t->timezone, "UTC"))) {
@@ -619,6 +626,51 @@ static int encode_found(sl_convert_state *st, const sl_type *t, const sl_json_va
     return sl_error_set(err, SL_EMISSING, "an element has no value there", 0);
 }
 
+static inline int room(sl_buf *b, size_t n);
+
+/* Writes the varuint count at `at`, where one byte was reserved; a count of 128 or more moves
+ * what follows up to make room for its longer encoding. */
+static int patch_count(sl_buf *out, size_t at, uint64_t count)
+{
+    if (count < 0x80) {
+        out->data[at] = (uint8_t)count;
+        return 0;
+    }
+    uint8_t tmp[10];
+    size_t k = 0;
+    for (uint64_t x = count; x >= 0x80; x >>= 7)
+        tmp[k++] = (uint8_t)(x | 0x80);
+    tmp[k] = (uint8_t)(count >> (7 * k));
+    k++;
+    int rc = room(out, k - 1);
+    if (rc)
+        return rc;
+    memmove(out->data + at + k, out->data + at + 1, out->len - at - 1);
+    memcpy(out->data + at, tmp, k);
+    out->len += k - 1;
+    return 0;
+}
+
+/* Reads the object at the cursor through its closing '}'; *found is the first member named
+ * `name` (*have says whether there is one). */
+static int find_member(sl_json_cursor *c, sl_str name, sl_json_value *found, bool *have)
+{
+    sl_json_value key;
+    int r;
+    if ((r = sl_json_object_begin(c)) < 0)
+        return r;
+    while ((r = sl_json_object_next(c, &key)) == 1) {
+        if (!*have && sl_json_key_equals(&key, name)) {
+            if ((r = sl_json_scan_value_fast(c, found)) < 0)
+                return r;
+            *have = true;
+        } else if ((r = skip_value(c)) < 0) {
+            return r;
+        }
+    }
+    return r;
+}
+
 /* Applies a remainder path (starting at an EACH step) to a captured value, encoding type t. */
 static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_value *v,
                        const sl_jsonpath_step *steps, uint32_t n_steps, sl_buf *out, sl_error *err)
@@ -638,44 +690,39 @@ static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_val
                                     ? "the type has fewer array levels than the path"
                                     : "expected an array for [:]",
                                 0);
+        /* One pass: a one-byte count placeholder, widened afterwards if the count needs it. */
         uint64_t count = 0;
-        if ((r = sl_json_array_begin(&c)) < 0)
+        if ((r = sl_json_array_begin(&c)) < 0 || (r = room(out, 1)) < 0)
             return r;
+        size_t at = out->len++;
+        bool by_key = n_steps > 1 && steps[1].kind == SL_STEP_KEY;
         while ((r = sl_json_array_next(&c)) == 1) {
-            if ((r = sl_json_skip_value(&c)) < 0)
+            sl_json_value e;
+            if (by_key && c.p < c.end && *c.p == '{') {
+                /* [:].key over objects: look the key up in place instead of scanning the
+                 * element first and then again by member. */
+                bool have = false;
+                e.kind = SL_JSON_NONE;
+                if ((r = find_member(&c, steps[1].key, &e, &have)) < 0)
+                    return r;
+                r = encode_found(st, arr->children[0], &e, have, steps + 2, n_steps - 2, out, err);
+            } else {
+                if ((r = sl_json_scan_value_fast(&c, &e)) < 0)
+                    return r;
+                r = encode_found(st, arr->children[0], &e, true, steps + 1, n_steps - 1, out, err);
+            }
+            if (r < 0)
                 return r;
             count++;
         }
-        if ((r = sl_buf_append_varuint(out, count)) < 0)
-            return r;
-        sl_json_cursor_init(&c, v->ptr, v->len, NULL);
-        sl_json_array_begin(&c);
-        while ((r = sl_json_array_next(&c)) == 1) {
-            sl_json_value e;
-            if ((r = sl_json_scan_value(&c, &e)) < 0)
-                return r;
-            if ((r = encode_found(st, arr->children[0], &e, true, steps + 1, n_steps - 1, out,
-                                  err)) < 0)
-                return r;
-        }
-        return r < 0 ? r : 0;
+        return r < 0 ? r : patch_count(out, at, count);
     }
 
     sl_json_value found = {0};
     bool have = false;
     if (s->kind == SL_STEP_KEY && v->kind == SL_JSON_OBJECT) {
-        sl_json_value key;
-        if ((r = sl_json_object_begin(&c)) < 0)
+        if ((r = find_member(&c, s->key, &found, &have)) < 0)
             return r;
-        while ((r = sl_json_object_next(&c, &key)) == 1) {
-            if (!have && sl_json_key_equals(&key, s->key)) {
-                if ((r = sl_json_scan_value(&c, &found)) < 0)
-                    return r;
-                have = true;
-            } else if ((r = sl_json_skip_value(&c)) < 0) {
-                return r;
-            }
-        }
     } else if (s->kind == SL_STEP_INDEX && v->kind == SL_JSON_ARRAY) {
         uint32_t i = 0;
         if ((r = sl_json_array_begin(&c)) < 0)
@@ -786,6 +833,41 @@ static inline void put_le64(uint8_t *o, uint64_t v)
 #endif
 }
 
+/* memcpy for the short strings of most columns: up to 32 bytes in overlapping moves that stay
+ * inside both ranges, no call. */
+static inline void copy_bytes(uint8_t *o, const char *p, size_t n)
+{
+    uint64_t a, b, c, d;
+    if (n >= 8 && n <= 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        memcpy(&c, p + n - 16, 8);
+        memcpy(&d, p + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + 8, &b, 8);
+        memcpy(o + n - 16, &c, 8);
+        memcpy(o + n - 8, &d, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        memcpy(o, &x, 4);
+        memcpy(o + n - 4, &y, 4);
+    } else if (n > 0 && n < 4) { /* bytes 0, n/2 and n-1 cover 1 to 3 bytes */
+        uint8_t x = (uint8_t)p[0], y = (uint8_t)p[n / 2], z = (uint8_t)p[n - 1];
+        o[0] = x;
+        o[n / 2] = y;
+        o[n - 1] = z;
+    } else if (n > 32) {
+        memcpy(o, p, n);
+    }
+}
+
 /* String: an unescaped string's contents, or the text of a number, a boolean, or an object or
  * array without whitespace (only those two kinds can have SL_JSON_WHITESPACE). */
 static int fast_string(const sl_json_value *v, sl_buf *out)
@@ -800,7 +882,7 @@ static int fast_string(const sl_json_value *v, sl_buf *out)
     uint8_t *o = out->data + out->len;
     *o++ = 0;
     o = put_varuint(o, n);
-    memcpy(o, v->ptr, n);
+    copy_bytes(o, v->ptr, n);
     out->len = (size_t)(o - out->data) + n;
     return 0;
 }
@@ -945,32 +1027,41 @@ static inline bool two_digits(const char *p, unsigned *out)
     return a < 10 && b < 10;
 }
 
-/* DateTime64 in UTC from "YYYY-MM-DD[T ]hh:mm:ss[.f+][Z]" with a year in 1900..2261, where every
- * scale is in range and cannot overflow; the fields are validated as sl_datetime does. */
-static int fast_datetime64(const column_plan *cp, const sl_json_value *v, sl_buf *out)
+/* Whether "YYYY-MM-DD" at s (10 readable bytes) is a valid date with a year in [ylo, yhi]; the
+ * fields are validated as sl_datetime does. */
+static inline bool iso_date(const char *s, unsigned ylo, unsigned yhi, unsigned *y, unsigned *mo,
+                            unsigned *d)
 {
     static const uint8_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
-                                      100000, 1000000, 10000000, 100000000, 1000000000};
-    const char *s = v->ptr;
-    size_t n = v->len;
-    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || n < 19 || s[4] != '-' ||
-        s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
-        return DECLINED;
-    unsigned yh, yl, mo, d, h, mi, se;
-    if (!two_digits(s, &yh) || !two_digits(s + 2, &yl) || !two_digits(s + 5, &mo) ||
-        !two_digits(s + 8, &d) || !two_digits(s + 11, &h) || !two_digits(s + 14, &mi) ||
-        !two_digits(s + 17, &se))
-        return DECLINED;
-    unsigned y = yh * 100 + yl;
-    if (y < 1900 || y > 2261 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
-        return DECLINED;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > dim[mo - 1] + (mo == 2 && leap ? 1u : 0u))
-        return DECLINED;
+    unsigned yh, yl;
+    if (s[4] != '-' || s[7] != '-' || !two_digits(s, &yh) || !two_digits(s + 2, &yl) ||
+        !two_digits(s + 5, mo) || !two_digits(s + 8, d))
+        return false;
+    *y = yh * 100 + yl;
+    if (*y < ylo || *y > yhi || *mo < 1 || *mo > 12 || *d < 1)
+        return false;
+    bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+    return *d <= dim[*mo - 1] + (*mo == 2 && leap ? 1u : 0u);
+}
+
+/* "YYYY-MM-DD[T ]hh:mm:ss[.f+][Z|±hh[[:]mm]]" as seconds since the epoch (UTC) and nanoseconds.
+ * Declines (false) anything else, a fraction when !frac, and years outside [ylo, yhi] (one year
+ * narrower on each side with an offset, which moves the time by up to 14 hours): the callers
+ * choose limits inside their type's range. Always inlined (sl_json.h's macro): with the callers'
+ * constant limits most checks fold away. */
+SL_JSON_INLINE bool iso_datetime(const char *s, size_t n, bool frac, unsigned ylo, unsigned yhi,
+                                 int64_t *secs, uint32_t *nanos_out)
+{
+    unsigned y, mo, d, h, mi, se;
+    if (n < 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+        !iso_date(s, ylo, yhi, &y, &mo, &d) || !two_digits(s + 11, &h) ||
+        !two_digits(s + 14, &mi) || !two_digits(s + 17, &se) || h > 23 || mi > 59 || se > 59)
+        return false;
     size_t i = 19;
     uint32_t nanos = 0;
     if (i < n && s[i] == '.') {
+        if (!frac)
+            return false;
         size_t from = ++i;
         unsigned k = 0;
         for (; i < n && (unsigned)(unsigned char)s[i] - '0' < 10; i++) {
@@ -980,15 +1071,49 @@ static int fast_datetime64(const column_plan *cp, const sl_json_value *v, sl_buf
             }
         }
         if (i == from)
-            return DECLINED;
+            return false;
         for (; k < 9; k++)
             nanos *= 10;
     }
-    if (i < n && s[i] == 'Z')
+    int32_t off = 0;
+    if (i < n && s[i] == 'Z') {
         i++;
+    } else if (i + 3 <= n && (s[i] == '+' || s[i] == '-')) {
+        /* ±hh, ±hhmm or ±hh:mm, at most 14:00, as sl_datetime reads it. */
+        unsigned oh, om = 0;
+        if (!two_digits(s + i + 1, &oh) || y <= ylo || y >= yhi)
+            return false;
+        size_t j = i + 3;
+        bool colon = j < n && s[j] == ':';
+        j += colon;
+        if (colon || j < n) {
+            if (j + 2 > n || !two_digits(s + j, &om))
+                return false;
+            j += 2;
+        }
+        off = (int32_t)(oh * 3600 + om * 60);
+        if (om > 59 || off > 14 * 3600)
+            return false;
+        off = s[i] == '-' ? -off : off;
+        i = j;
+    }
     if (i != n)
+        return false;
+    *secs = sl_days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + se) - off;
+    *nanos_out = nanos;
+    return true;
+}
+
+/* DateTime64 in UTC, years 1900..2261: every scale is in range and cannot overflow. */
+static int fast_datetime64(const column_plan *cp, const sl_json_value *v, sl_buf *out)
+{
+    static const int64_t pow10[10] = {1,      10,      100,      1000,      10000,
+                                      100000, 1000000, 10000000, 100000000, 1000000000};
+    int64_t secs;
+    uint32_t nanos;
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) ||
+        !iso_datetime(v->ptr, v->len, true, 1900, 2261, &secs, &nanos))
         return DECLINED;
-    int64_t secs = sl_days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + se);
     int64_t p = pow10[cp->fast_size];
     int64_t ticks = secs * p + (int64_t)(nanos / (uint32_t)(1000000000 / p));
     int rc = room(out, 9);
@@ -998,6 +1123,45 @@ static int fast_datetime64(const column_plan *cp, const sl_json_value *v, sl_buf
     o[0] = 0;
     put_le64(o + 1, (uint64_t)ticks);
     out->len += 9;
+    return 0;
+}
+
+/* DateTime in UTC, years 1971..2105 (inside its 1970..2106 range), whole seconds. */
+static int fast_datetime(const sl_json_value *v, sl_buf *out)
+{
+    int64_t secs;
+    uint32_t nanos;
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) ||
+        !iso_datetime(v->ptr, v->len, false, 1971, 2105, &secs, &nanos))
+        return DECLINED;
+    int rc = room(out, 5);
+    if (rc)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    uint32_t u = (uint32_t)secs;
+    o[0] = 0;
+    for (int k = 0; k < 4; k++)
+        o[1 + k] = (uint8_t)(u >> (8 * k));
+    out->len += 5;
+    return 0;
+}
+
+/* Date from "YYYY-MM-DD", years 1970..2148 (inside its range, up to 2149-06-06). */
+static int fast_date(const sl_json_value *v, sl_buf *out)
+{
+    unsigned y, mo, d;
+    if (v->kind != SL_JSON_STRING || (v->flags & SL_JSON_ESCAPED) || v->len != 10 ||
+        !iso_date(v->ptr, 1970, 2148, &y, &mo, &d))
+        return DECLINED;
+    int rc = room(out, 3);
+    if (rc)
+        return rc;
+    uint64_t days = (uint64_t)sl_days_from_civil(y, mo, d);
+    uint8_t *o = out->data + out->len;
+    o[0] = 0;
+    o[1] = (uint8_t)days;
+    o[2] = (uint8_t)(days >> 8);
+    out->len += 3;
     return 0;
 }
 
@@ -1012,6 +1176,8 @@ static inline int encode_fast(const column_plan *cp, const sl_json_value *v, sl_
     case FAST_INT: return fast_int(cp, v, out);
     case FAST_FLOAT64: return fast_float64(v, out);
     case FAST_DATETIME64: return fast_datetime64(cp, v, out);
+    case FAST_DATETIME: return fast_datetime(v, out);
+    case FAST_DATE: return fast_date(v, out);
     default: return DECLINED;
     }
 }
@@ -1338,7 +1504,11 @@ int sl_convert(const sl_converter *conv, sl_convert_state *st, sl_str body,
                 continue;
             }
         }
-        sl_error err = {0};
+        sl_error err; /* not zeroed whole: its 200-byte detail would show in profiles */
+        err.code = 0;
+        err.msg = NULL;
+        err.line = err.column = 0;
+        err.offset = 0;
         size_t used = 0;
         row_scan rs = scan_row(conv, st, q, nl, true, &used, &err);
         const char *row_end = nl;

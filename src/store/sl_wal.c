@@ -700,7 +700,8 @@ static int read_file(sl_wal *w, const char *path, sl_buf *buf)
         return fd;
     int rc = 0;
     for (;;) {
-        if (sl_buf_reserve(buf, 1 << 20) != 0) {
+        /* Grow only when nearly full: the usual last read (0 bytes) must not realloc. */
+        if (buf->alloc - buf->len < (1u << 16) && sl_buf_reserve(buf, 1 << 20) != 0) {
             rc = -ENOMEM;
             break;
         }
