@@ -1009,6 +1009,14 @@ int sl_wal_open(const sl_wal_config *cfg, bool dry_run, sl_wal_scan_fn scan, voi
     free(names);
     if (rc)
         goto fail;
+    if (high == UINT64_MAX) {
+        /* high + 1 would wrap and LSNs would be reused: refuse rather than reuse one. */
+        rc = sl_error_setf(err, SL_EIO, 0,
+                           "%s: a record has the largest possible LSN, so no LSN is left for new "
+                           "records (a corrupt segment?)",
+                           dir);
+        goto fail;
+    }
     w->next_lsn = high + 1;
     if (cfg->first_lsn > w->next_lsn)
         w->next_lsn = cfg->first_lsn;
