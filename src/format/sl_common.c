@@ -195,6 +195,27 @@ int sl_buf_append_varuint(sl_buf *b, uint64_t v)
     return 0;
 }
 
+int sl_buf_patch_varuint(sl_buf *b, size_t at, uint64_t v)
+{
+    if (v < 0x80) {
+        b->data[at] = (uint8_t)v;
+        return 0;
+    }
+    uint8_t tmp[10];
+    size_t k = 0;
+    for (uint64_t x = v; x >= 0x80; x >>= 7)
+        tmp[k++] = (uint8_t)(x | 0x80);
+    tmp[k] = (uint8_t)(v >> (7 * k));
+    k++;
+    int rc = sl_buf_reserve(b, k - 1);
+    if (rc)
+        return rc;
+    memmove(b->data + at + k, b->data + at + 1, b->len - at - 1);
+    memcpy(b->data + at, tmp, k);
+    b->len += k - 1;
+    return 0;
+}
+
 int sl_buf_append_rb_string(sl_buf *b, const void *p, size_t n)
 {
     int rc = sl_buf_reserve(b, n + 10);

@@ -87,6 +87,10 @@ int sl_buf_append_cstr(sl_buf *b, const char *s);
 int sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends a ClickHouse LEB128 length (RowBinary string and array prefix). */
 int sl_buf_append_varuint(sl_buf *b, uint64_t v);
+/* Writes varuint `v` at `at`, where the caller reserved one placeholder byte (for a count known
+ * only after the items were written); a value of 128 or more moves what follows up to make room
+ * for its longer encoding. 0 or an error from growing the buffer. */
+int sl_buf_patch_varuint(sl_buf *b, size_t at, uint64_t v);
 /* Appends a RowBinary String: varuint length then bytes. */
 int sl_buf_append_rb_string(sl_buf *b, const void *p, size_t n);
 

@@ -2055,28 +2055,6 @@ static int encode_datetime(encoder *e, const sl_type *t, const sl_json_value *v)
 
 static int encode_value(encoder *e, const sl_type *t, const sl_json_value *v, bool nested);
 
-/* Writes a varuint count at `at`, where one placeholder byte was reserved. */
-static int patch_count(sl_buf *out, size_t at, uint64_t count)
-{
-    if (count < 0x80) {
-        out->data[at] = (uint8_t)count;
-        return 0;
-    }
-    uint8_t tmp[10];
-    size_t k = 0;
-    for (uint64_t x = count; x >= 0x80; x >>= 7)
-        tmp[k++] = (uint8_t)(x | 0x80);
-    tmp[k] = (uint8_t)(count >> (7 * k));
-    k++;
-    int rc = sl_buf_reserve(out, k - 1);
-    if (rc)
-        return rc;
-    memmove(out->data + at + k, out->data + at + 1, out->len - at - 1);
-    memcpy(out->data + at, tmp, k);
-    out->len += k - 1;
-    return 0;
-}
-
 /* Arrays and maps without whitespace (validated already) have exactly one ',' between items and
  * ':' after keys, so their items are read with the inline scanners and no iterator calls. */
 
@@ -2101,7 +2079,7 @@ static int encode_array(encoder *e, const sl_type *t, const sl_json_value *v)
             count++;
             c.p += c.p < last; /* the ',' */
         }
-        return rc ? rc : patch_count(e->out, at, count);
+        return rc ? rc : sl_buf_patch_varuint(e->out, at, count);
     }
     if (!rc)
         rc = sl_json_array_begin(&c);
@@ -2112,7 +2090,7 @@ static int encode_array(encoder *e, const sl_type *t, const sl_json_value *v)
             rc = encode_value(e, t->children[0], &elem, true);
         count++;
     }
-    return rc ? rc : patch_count(e->out, at, count);
+    return rc ? rc : sl_buf_patch_varuint(e->out, at, count);
 }
 
 static int encode_map(encoder *e, const sl_type *t, const sl_json_value *v)
@@ -2141,7 +2119,7 @@ static int encode_map(encoder *e, const sl_type *t, const sl_json_value *v)
             count++;
             c.p += c.p < last; /* the ',' */
         }
-        return rc ? rc : patch_count(e->out, at, count);
+        return rc ? rc : sl_buf_patch_varuint(e->out, at, count);
     }
     if (!rc)
         rc = sl_json_object_begin(&c);
@@ -2154,7 +2132,7 @@ static int encode_map(encoder *e, const sl_type *t, const sl_json_value *v)
             rc = encode_value(e, t->children[1], &val, true);
         count++;
     }
-    return rc ? rc : patch_count(e->out, at, count);
+    return rc ? rc : sl_buf_patch_varuint(e->out, at, count);
 }
 
 /* A tuple element that has no value: Nullable gives NULL, Array and Map their empty value;

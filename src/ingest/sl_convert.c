@@ -628,29 +628,6 @@ static int encode_found(sl_convert_state *st, const sl_type *t, const sl_json_va
 
 static inline int room(sl_buf *b, size_t n);
 
-/* Writes the varuint count at `at`, where one byte was reserved; a count of 128 or more moves
- * what follows up to make room for its longer encoding. */
-static int patch_count(sl_buf *out, size_t at, uint64_t count)
-{
-    if (count < 0x80) {
-        out->data[at] = (uint8_t)count;
-        return 0;
-    }
-    uint8_t tmp[10];
-    size_t k = 0;
-    for (uint64_t x = count; x >= 0x80; x >>= 7)
-        tmp[k++] = (uint8_t)(x | 0x80);
-    tmp[k] = (uint8_t)(count >> (7 * k));
-    k++;
-    int rc = room(out, k - 1);
-    if (rc)
-        return rc;
-    memmove(out->data + at + k, out->data + at + 1, out->len - at - 1);
-    memcpy(out->data + at, tmp, k);
-    out->len += k - 1;
-    return 0;
-}
-
 /* Reads the object at the cursor through its closing '}'; *found is the first member named
  * `name` (*have says whether there is one). */
 static int find_member(sl_json_cursor *c, sl_str name, sl_json_value *found, bool *have)
@@ -715,7 +692,7 @@ static int encode_path(sl_convert_state *st, const sl_type *t, const sl_json_val
                 return r;
             count++;
         }
-        return r < 0 ? r : patch_count(out, at, count);
+        return r < 0 ? r : sl_buf_patch_varuint(out, at, count);
     }
 
     sl_json_value found = {0};

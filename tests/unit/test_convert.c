@@ -291,6 +291,26 @@ Test(convert, mapped_arrays)
     close_schema(&f);
 }
 
+/* A mapped array of 200 elements: its length needs a two-byte varuint, written after the items. */
+Test(convert, mapped_array_long_count)
+{
+    fixture f;
+    open_schema(&f, "SCHEMA >\n    `v` Array(UInt8) `json:$.items[:].v`\n");
+    char body[4096] = "{\"items\":[";
+    for (int i = 0; i < 200; i++)
+        strcat(body, i ? ",{\"v\":7}" : "{\"v\":7}");
+    strcat(body, "]}\n");
+    run_cstr(&f, body);
+    cr_assert_eq(f.stats.rows, 1, "%s", f.issues);
+    cr_assert_eq(f.rows.len, 1 + 2 + 200);
+    cr_assert_eq(f.rows.data[0], 0);
+    cr_assert_eq(f.rows.data[1], 0xc8);
+    cr_assert_eq(f.rows.data[2], 0x01);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(f.rows.data[3 + i], 7);
+    close_schema(&f);
+}
+
 Test(convert, mapped_missing_element_quarantines)
 {
     fixture f;
