@@ -22,8 +22,7 @@ import diffcore
 ROWS = int(os.environ.get("SLUICE_DATASET_ROWS", "3000"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 GEN_CANDIDATES = [os.environ.get("SLUICE_GEN_EVENTS", ""),
-                  os.path.join(HERE, "..", "..", "tools", "gen_events.py"),
-                  "/work/shared/tools/gen_events.py"]
+                  os.path.join(HERE, "..", "..", "..", "shared", "tools", "gen_events.py")]
 
 
 def gen_events():

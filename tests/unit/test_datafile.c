@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The schemas printed by `python3 /work/shared/tools/gen_events.py <ds> --schema`. */
+/* The schemas printed by `python3 ../shared/tools/gen_events.py <ds> --schema`. */
 static const char gen_web[] = "SCHEMA >\n"
                               "    `timestamp` DateTime64(3, 'UTC') `json:$.timestamp`,\n"
                               "    `session_id` UUID `json:$.session_id`,\n"
