@@ -207,6 +207,8 @@ static void check_frame(const uint8_t *p, size_t len)
     CHECK(r2.n_rows == r.n_rows && r2.n_quarantined == r.n_quarantined);
     CHECK(same_str(r2.rows, r.rows) && same_str(r2.quarantine, r.quarantine));
     CHECK(r2.first == r.first && r2.last == r.last);
+    CHECK(r2.has_attempt == r.has_attempt && r2.mark[0] == r.mark[0] && r2.mark[1] == r.mark[1]);
+    CHECK(r2.token_lsn[0] == r.token_lsn[0] && r2.token_lsn[1] == r.token_lsn[1]);
     free(again);
 }
 

@@ -96,6 +96,14 @@ static void on_record(void *ud, const sl_wal_record *r, const sl_wal_loc *loc)
             }
         } else {
             printf(" first=%" PRIu64 " last=%" PRIu64, r->first, r->last);
+            for (int t = 0; r->has_attempt && t < 2; t++) {
+                printf(t ? " quarantine:" : " table:");
+                if (r->mark[t] == SL_WAL_MARK_UNKNOWN)
+                    printf("mark=?");
+                else
+                    printf("mark=%" PRIu64, r->mark[t]);
+                printf(",token=%" PRIu64, r->token_lsn[t]);
+            }
         }
         putchar('\n');
     }

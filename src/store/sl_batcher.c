@@ -67,6 +67,10 @@ typedef struct dsq {
     uint64_t infl_rows, infl_q;
     bool rows_done, q_done; /* (F) which table of the batch is already inserted */
     bool flush_logged;      /* (F) the batch's FLUSH record is durable */
+    bool recheck;           /* (F) an attempt failed or was cut short: check the marks again */
+    uint64_t mark[2];       /* (F) per table (0: rows, 1: quarantine): highest block number
+                               before the current attempt, SL_WAL_MARK_UNKNOWN if not known */
+    uint64_t token_lsn[2];  /* (F) per table: the attempt its token names (0: "<ds>:<range>") */
     bool busy;              /* the flusher works on it without the lock */
     bool early;             /* a waiter wants it flushed now */
     bool failing;
@@ -95,9 +99,10 @@ struct sl_batcher {
     size_t unacked_bytes;
     sl_batcher_stats st;
     sl_wal *wal;
-    uint64_t rng; /* jitter */
+    uint64_t rng;      /* jitter */
+    uint64_t attempts; /* without a WAL: numbers insert attempts for their tokens */
     /* flusher-only scratch */
-    sl_buf rows_buf, q_buf, sql, read_buf;
+    sl_buf rows_buf, q_buf, sql, read_buf, marks_out;
 };
 
 #define DS_NAME(ds) ((sl_str){(ds)->name, (ds)->name_len})
@@ -677,30 +682,32 @@ typedef struct {
     pthread_cond_t cv;
     bool done;
     int status;
+    uint64_t lsn;
     char message[200];
 } log_wait;
 
 static void log_done(void *ud, uint64_t lsn, const sl_wal_loc *loc, int status, const char *message)
 {
-    (void)lsn;
     (void)loc;
     log_wait *s = ud;
     pthread_mutex_lock(&s->mu);
     s->status = status;
+    s->lsn = lsn;
     snprintf(s->message, sizeof s->message, "%s", message ? message : "");
     s->done = true;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Logs a FLUSH, COMMIT or DISCARD record for ds. With `durable`, waits for the fsync and returns
- * 0 or SL_EIO; else fire and forget (a lost COMMIT only means a deduplicated replay). */
-static int log_range(sl_batcher *b, sl_wal_type type, sl_str name, uint64_t first, uint64_t last,
-                     bool durable, sl_error *err)
+/* Logs a FLUSH, COMMIT or DISCARD record. With `durable`, waits for the fsync and returns 0 or
+ * SL_EIO, with the record's LSN in *lsn (may be NULL); else fire and forget (a lost COMMIT only
+ * means a deduplicated replay). */
+static int log_record(sl_batcher *b, const sl_wal_record *rec_, bool durable, uint64_t *lsn,
+                      sl_error *err)
 {
     if (!b->wal)
         return 0;
-    sl_wal_record wr = {.type = type, .ds = name, .first = first, .last = last};
+    const sl_wal_record wr = *rec_;
     size_t flen = sl_wal_frame_size(&wr);
     uint8_t *frame = sl_xmalloc(flen);
     sl_wal_encode(&wr, frame, NULL);
@@ -723,6 +730,8 @@ static int log_range(sl_batcher *b, sl_wal_type type, sl_str name, uint64_t firs
         pthread_mutex_unlock(&s.mu);
         if (s.status != 0)
             rc = sl_error_setf(err, SL_EIO, 0, "%s", s.message);
+        else if (lsn)
+            *lsn = s.lsn;
     }
     free(frame);
     pthread_cond_destroy(&s.cv);
@@ -730,12 +739,22 @@ static int log_range(sl_batcher *b, sl_wal_type type, sl_str name, uint64_t firs
     return rc;
 }
 
-/* One insert of a batch into one table; 0 or SL_EIO with the message in err. */
+static int log_range(sl_batcher *b, sl_wal_type type, sl_str name, uint64_t first, uint64_t last,
+                     bool durable, sl_error *err)
+{
+    sl_wal_record wr = {.type = type, .ds = name, .first = first, .last = last};
+    return log_record(b, &wr, durable, NULL, err);
+}
+
+/* One insert of a batch into one table; 0 or SL_EIO with the message in err. The token names
+ * the range and the attempt (docs/durability.md, "Exactly once"). */
 static int insert_part(sl_batcher *b, const dsq *q, bool quarantine, sl_str block, sl_error *err)
 {
-    char token[SL_CATALOG_NAME_MAX + 64];
-    int tl = snprintf(token, sizeof token, "%s:%llu-%llu", q->ds->name,
-                      (unsigned long long)q->infl_first, (unsigned long long)q->infl_last);
+    char token[SL_CATALOG_NAME_MAX + 96];
+    uint64_t attempt = q->token_lsn[quarantine];
+    int tl = snprintf(token, sizeof token, attempt ? "%s:%llu-%llu@%llu" : "%s:%llu-%llu",
+                      q->ds->name, (unsigned long long)q->infl_first,
+                      (unsigned long long)q->infl_last, (unsigned long long)attempt);
     b->sql.len = 0;
     if (sl_catalog_insert_sql(q->ds, quarantine, (sl_str){token, (size_t)tl}, &b->sql) != 0)
         sl_fatal("batcher: out of memory building an INSERT");
@@ -753,17 +772,85 @@ static void observe_latency(sl_batcher_stats *st, double seconds)
     st->latency_sum_seconds += seconds;
 }
 
+/* Reads the highest block number of q's table [0] and quarantine table [1] (0 when empty).
+ * SL_EIO when ClickHouse cannot answer. */
+static int read_marks(sl_batcher *b, const dsq *q, uint64_t marks[2], sl_error *err)
+{
+    b->sql.len = 0;
+    if (sl_catalog_marks_sql(q->ds, &b->sql) != 0)
+        sl_fatal("batcher: out of memory building a query");
+    b->marks_out.len = 0;
+    int rc = sl_sink_query(b->sink, (sl_str){(const char *)b->sql.data, b->sql.len}, "TSV",
+                           &b->marks_out, err);
+    if (rc == 0)
+        rc = sl_catalog_parse_marks((sl_str){(const char *)b->marks_out.data, b->marks_out.len},
+                                    marks, err);
+    return rc;
+}
+
+/* Makes the batch's next insert attempt safe to repeat, before anything is inserted.
+ *
+ * ClickHouse's non-replicated MergeTree records an insert's deduplication token before the new
+ * part is in place, so an insert cut short (kill -9, or an error in between) can leave the token
+ * remembered without the rows: a repeat with that token would then be dropped and the rows lost.
+ * So each attempt first reads the tables' marks (highest block number). A new batch logs a FLUSH
+ * record with them and tokens naming that record. After a failed or interrupted attempt
+ * (q->recheck), a table whose mark has not moved received nothing: it gets a fresh token, logged
+ * in a new FLUSH record first. A table whose mark moved received (some of) the rows: its token
+ * stays, so ClickHouse drops what landed and inserts the rest. */
+static int prepare_attempt(sl_batcher *b, dsq *q, sl_error *err)
+{
+    if (q->flush_logged && !q->recheck)
+        return 0;
+    uint64_t cur[2];
+    int rc = read_marks(b, q, cur, err);
+    if (rc)
+        return rc;
+    uint64_t mark[2], tok[2];
+    bool renew = !q->flush_logged;
+    for (int t = 0; t < 2; t++) {
+        bool pending = t ? !q->q_done && q->infl_q : !q->rows_done && q->infl_rows;
+        bool fresh = !q->flush_logged ||
+                     (pending && q->mark[t] != SL_WAL_MARK_UNKNOWN && cur[t] == q->mark[t]);
+        mark[t] = fresh ? cur[t] : q->mark[t];
+        tok[t] = fresh ? 0 : q->token_lsn[t];
+        renew = renew || fresh;
+    }
+    if (renew) {
+        sl_wal_record wr = {.type = SL_WAL_FLUSH,
+                            .ds = DS_NAME(q->ds),
+                            .first = q->infl_first,
+                            .last = q->infl_last,
+                            .has_attempt = true,
+                            .mark = {mark[0], mark[1]},
+                            .token_lsn = {tok[0], tok[1]}};
+        uint64_t lsn = 0;
+        if (b->wal)
+            rc = log_record(b, &wr, true, &lsn, err);
+        else
+            lsn = ++b->attempts; /* nothing outlives the process without a log */
+        if (rc)
+            return rc;
+        if (q->flush_logged)
+            logf_(b, "info",
+                  "insert into '%s' (seq %llu-%llu) had not landed: retried under a new token",
+                  q->ds->name, (unsigned long long)q->infl_first, (unsigned long long)q->infl_last);
+        for (int t = 0; t < 2; t++) {
+            q->mark[t] = mark[t];
+            q->token_lsn[t] = tok[t] ? tok[t] : lsn;
+        }
+        q->flush_logged = true;
+    }
+    q->recheck = false;
+    return 0;
+}
+
 /* Inserts q's in-flight batch (called without mu; q->busy keeps others off its (F) fields).
  * Returns 0 or the error. */
 static int flush_batch(sl_batcher *b, dsq *q, sl_error *err)
 {
-    int rc = 0;
     /* The FLUSH record makes the token reproducible: recovery re-inserts exactly this range. */
-    if (!q->flush_logged) {
-        rc = log_range(b, SL_WAL_FLUSH, DS_NAME(q->ds), q->infl_first, q->infl_last, true, err);
-        if (rc == 0)
-            q->flush_logged = true;
-    }
+    int rc = prepare_attempt(b, q, err);
     if (rc == 0 && !q->rows_done) {
         sl_str block;
         rc = gather(b, q->infl, false, &b->rows_buf, &block, err);
@@ -780,6 +867,8 @@ static int flush_batch(sl_batcher *b, dsq *q, sl_error *err)
         if (rc == 0)
             q->q_done = true;
     }
+    if (rc != 0 && q->flush_logged)
+        q->recheck = true;
     if (rc == 0)
         log_range(b, SL_WAL_COMMIT, DS_NAME(q->ds), q->infl_first, q->infl_last, false, NULL);
     /* Keep the scratch buffers for the next batch (a fresh one faults every page in again),
@@ -820,7 +909,7 @@ static void cut(dsq *q, size_t max_bytes)
     q->infl_rows = rows;
     q->infl_q = quar;
     q->rows_done = q->q_done = false;
-    q->flush_logged = false;
+    q->flush_logged = q->recheck = false;
     q->pend_head = last->next;
     last->next = NULL;
     q->pend_bytes -= bytes;
@@ -1082,6 +1171,7 @@ typedef struct rq {
     uint64_t committed;
     bool open;
     uint64_t open_first, open_last;
+    uint64_t open_mark[2], open_token[2]; /* of the open FLUSH (sl_wal_record) */
 } rq;
 
 typedef struct {
@@ -1149,9 +1239,14 @@ static void on_scan(void *ud, const sl_wal_record *wr, const sl_wal_loc *loc)
     }
     rq *q = find_rq(rc, wr->ds);
     if (wr->type == SL_WAL_FLUSH) {
+        /* A later FLUSH of the same range (a new attempt) replaces the earlier one. */
         q->open = true;
         q->open_first = wr->first;
         q->open_last = wr->last;
+        for (int t = 0; t < 2; t++) {
+            q->open_mark[t] = wr->mark[t];
+            q->open_token[t] = wr->token_lsn[t];
+        }
         return;
     }
     if (wr->type == SL_WAL_COMMIT || wr->type == SL_WAL_DISCARD) {
@@ -1285,11 +1380,17 @@ static void requeue(sl_batcher *b, recovery *rc)
         b->queues = d;
         rec *r = q->head;
         if (q->open && r->seq <= q->open_last) {
-            /* The open FLUSH: exactly its records, with its token. */
+            /* The open FLUSH: exactly its records, with its tokens; the marks tell the flusher
+             * whether each table got the rows before the crash (prepare_attempt). */
             d->infl = r;
             d->infl_first = q->open_first;
             d->infl_last = q->open_last;
             d->flush_logged = true;
+            d->recheck = true;
+            for (int t = 0; t < 2; t++) {
+                d->mark[t] = q->open_mark[t];
+                d->token_lsn[t] = q->open_token[t];
+            }
             rec *t = r;
             for (;;) {
                 d->infl_bytes += t->rows_len + t->q_len;
@@ -1316,7 +1417,7 @@ static void requeue(sl_batcher *b, recovery *rc)
               "wal: replaying %llu records (%llu rows, %llu quarantined) of '%s' not yet in "
               "ClickHouse%s",
               (unsigned long long)(n - old_n), (unsigned long long)rows, (unsigned long long)quar,
-              q->name, d->infl ? " (the interrupted insert first, with its original token)" : "");
+              q->name, d->infl ? " (the interrupted insert first)" : "");
         free(q);
     }
     b->st.buffer_bytes = b->total_bytes;
@@ -1365,6 +1466,7 @@ int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out
     sl_buf_init(&b->q_buf, 0);
     sl_buf_init(&b->sql, 0);
     sl_buf_init(&b->read_buf, 0);
+    sl_buf_init(&b->marks_out, 0);
     if (b->cfg.wal_dir) {
         sl_wal_config wc = {.dir = b->cfg.wal_dir,
                             .fsync = b->cfg.fsync,
@@ -1383,6 +1485,7 @@ int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out
             }
             free(rc.keys);
             sl_buf_free(&b->read_buf);
+            sl_buf_free(&b->marks_out);
             free(b);
             return SL_EIO;
         }
@@ -1459,6 +1562,7 @@ void sl_batcher_free(sl_batcher *b)
     sl_buf_free(&b->q_buf);
     sl_buf_free(&b->sql);
     sl_buf_free(&b->read_buf);
+    sl_buf_free(&b->marks_out);
     sl_wal_free(b->wal);
     pthread_cond_destroy(&b->reap);
     pthread_cond_destroy(&b->wake);

@@ -10,16 +10,18 @@
  * Flush policy, per data source: a flush starts when the oldest pending append is
  * flush_interval_ms old, when pending bytes reach flush_bytes, as soon as a waiter is registered
  * (wait=true), or on stop. A flush takes the oldest durable pending appends [first..last] up to
- * flush_bytes (at least one; a backlog goes in back-to-back inserts), logs a FLUSH record (first,
- * last) and waits for it to be durable, inserts the rows block (RowBinaryWithDefaults) into the
- * table and the quarantine block (RowBinary) into <name>_quarantine, each with SETTINGS
- * insert_deduplication_token = '<name>:<first>-<last>', then logs a COMMIT record. Recovery
- * re-inserts an open FLUSH with exactly the same records and token, so ClickHouse drops it if it
- * had landed: exactly once.
+ * flush_bytes (at least one; a backlog goes in back-to-back inserts), reads the tables' marks
+ * (highest block number), logs a FLUSH record (first, last, marks) and waits for it to be
+ * durable, inserts the rows block (RowBinaryWithDefaults) into the table and the quarantine block
+ * (RowBinary) into <name>_quarantine, each with SETTINGS insert_deduplication_token =
+ * '<name>:<first>-<last>@<attempt>', then logs a COMMIT record. Recovery re-inserts an open FLUSH
+ * with exactly the same records: with the same token where the table's mark moved (ClickHouse
+ * drops what landed), under a new token, logged first, where it did not (ClickHouse may
+ * remember a token whose rows never landed). Exactly once; see docs/durability.md.
  *
  * Failure policy: a failed insert is retried with capped exponential backoff with jitter
- * (retry_initial_ms doubling up to retry_max_ms) with exactly the same block and token; a table
- * already inserted is not retried. Rows stay queued (newer appends queue behind). Waiters whose
+ * (retry_initial_ms doubling up to retry_max_ms) with exactly the same block, its token chosen
+ * by the marks as after a crash; a table already inserted is not retried. Rows stay queued (newer appends queue behind). Waiters whose
  * rows were in the failed flush are answered SL_BATCH_FAILED at once, but their rows are still
  * retried. The buffer is capped (max_buffer_bytes: WAL bytes on disk with a WAL, pending bytes
  * without): beyond it append fails with SL_ETOOBIG (→ 503 with Retry-After). Rows of a dropped
@@ -118,7 +120,9 @@ typedef struct {
  * `wait`, SL_BATCH_DURABLE once the record is durable; with `wait`, with what
  * sl_batcher_wait_async would report once it is durable (COMMITTED, FAILED, TIMEOUT after
  * timeout_ms counted from now; 0 = none, DROPPED, STOPPED); fn gets the append's sequence
- * number. Whole or nothing. Errors (fn not called):
+ * number. Whole or nothing. Without `wait`, fn runs without the batcher's lock and may call
+ * sl_batcher_wait_async (to wait for the commit only once the record is durable). Errors (fn not
+ * called):
  * SL_ETOOBIG buffer full (503), SL_EIO shutting down (503), SL_EMISSING data source dropped
  * (404), SL_ENOMEM. */
 int sl_batcher_append_async(sl_batcher *b, sl_datasource *ds, const sl_batcher_block *blk,

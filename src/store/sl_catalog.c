@@ -325,6 +325,64 @@ int sl_catalog_insert_sql(const sl_datasource *ds, bool quarantine, sl_str token
     return rc;
 }
 
+/* Appends `name` (plus the quarantine suffix) as a quoted string literal. */
+static int append_table_literal(sl_buf *b, sl_str name, bool quarantine)
+{
+    int rc = sl_buf_append(b, "'", 1);
+    for (size_t i = 0; rc == 0 && i < name.len; i++) {
+        if (name.ptr[i] == '\'' || name.ptr[i] == '\\')
+            rc = sl_buf_append(b, "\\", 1);
+        if (rc == 0)
+            rc = sl_buf_append(b, &name.ptr[i], 1);
+    }
+    if (rc == 0 && quarantine)
+        rc = sl_buf_append_cstr(b, QUARANTINE_SUFFIX);
+    return rc ? rc : sl_buf_append(b, "'", 1);
+}
+
+int sl_catalog_marks_sql(const sl_datasource *ds, sl_buf *out)
+{
+    sl_str name = {ds->name, ds->name_len};
+    int rc = sl_buf_append_cstr(out, "SELECT table = ");
+    if (rc == 0)
+        rc = append_table_literal(out, name, true);
+    if (rc == 0)
+        rc = sl_buf_append_cstr(out, ", max(max_block_number) FROM system.parts WHERE database = "
+                                     "'default' AND active AND table IN (");
+    if (rc == 0)
+        rc = append_table_literal(out, name, false);
+    if (rc == 0)
+        rc = sl_buf_append_cstr(out, ", ");
+    if (rc == 0)
+        rc = append_table_literal(out, name, true);
+    if (rc == 0)
+        rc = sl_buf_append_cstr(out, ") GROUP BY table FORMAT TSV");
+    return rc;
+}
+
+int sl_catalog_parse_marks(sl_str tsv, uint64_t marks[2], sl_error *err)
+{
+    marks[0] = marks[1] = 0;
+    size_t i = 0;
+    while (i < tsv.len) {
+        char which = tsv.ptr[i];
+        if ((which != '0' && which != '1') || i + 2 >= tsv.len || tsv.ptr[i + 1] != '\t')
+            return sl_error_set(err, SL_EINVAL, "unexpected answer to the marks query", i);
+        i += 2;
+        uint64_t v = 0;
+        size_t digits = 0;
+        while (i < tsv.len && tsv.ptr[i] >= '0' && tsv.ptr[i] <= '9' && digits < 19) {
+            v = v * 10 + (uint64_t)(tsv.ptr[i++] - '0');
+            digits++;
+        }
+        if (!digits || i >= tsv.len || tsv.ptr[i] != '\n')
+            return sl_error_set(err, SL_EINVAL, "unexpected answer to the marks query", i);
+        i++;
+        marks[which - '0'] = v;
+    }
+    return 0;
+}
+
 /* ---- refcounting ---- */
 
 static void entry_free(entry *e)

@@ -110,4 +110,12 @@ int sl_catalog_create_quarantine_sql(sl_str name, const sl_datafile *df, sl_buf 
  * Formats: RowBinaryWithDefaults for the table, RowBinary for the quarantine. */
 int sl_catalog_insert_sql(const sl_datasource *ds, bool quarantine, sl_str token, sl_buf *out);
 
+/* Appends the query for the data source's marks: per table, the highest block number of its
+ * active parts (a part keeps its blocks' numbers through merges), one TSV line each:
+ * "<0 for the table, 1 for the quarantine table>\t<number>". Empty tables have no line. */
+int sl_catalog_marks_sql(const sl_datasource *ds, sl_buf *out);
+/* Parses that output into marks[0] (table) and marks[1] (quarantine), 0 where absent.
+ * SL_EINVAL on any other text. */
+int sl_catalog_parse_marks(sl_str tsv, uint64_t marks[2], sl_error *err);
+
 #endif

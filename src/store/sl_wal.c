@@ -21,7 +21,9 @@
 #define PAYLOAD_FIXED 8 /* type u8, flags u8, name length u16, reserved u32 */
 #define DATA_FIXED    48
 #define RANGE_FIXED   16
+#define ATTEMPT_FIXED 32 /* FLUSH with FLAG_ATTEMPT: mark[2], token_lsn[2] */
 #define FLAG_KEY      1u
+#define FLAG_ATTEMPT  2u
 #define MAX_IOV       512
 
 /* ---- little-endian helpers ---- */
@@ -66,6 +68,8 @@ static size_t payload_size(const sl_wal_record *r)
         n += r->rows.len + r->quarantine.len;
     } else {
         n += RANGE_FIXED;
+        if (r->type == SL_WAL_FLUSH && r->has_attempt)
+            n += ATTEMPT_FIXED;
     }
     return n;
 }
@@ -92,7 +96,8 @@ void sl_wal_encode(const sl_wal_record *r, uint8_t *out, size_t *rows_off)
     size_t plen = payload_size(r);
     uint8_t *p = out + SL_WAL_FRAME_HEADER;
     p[0] = (uint8_t)r->type;
-    p[1] = (uint8_t)(r->type == SL_WAL_DATA && r->has_key ? FLAG_KEY : 0);
+    bool attempt = r->type == SL_WAL_FLUSH && r->has_attempt;
+    p[1] = (uint8_t)(r->type == SL_WAL_DATA && r->has_key ? FLAG_KEY : attempt ? FLAG_ATTEMPT : 0);
     p[2] = (uint8_t)(r->ds.len & 0xff);
     p[3] = (uint8_t)(r->ds.len >> 8);
     put32(p + 4, 0);
@@ -113,6 +118,13 @@ void sl_wal_encode(const sl_wal_record *r, uint8_t *out, size_t *rows_off)
         put64(q, r->first);
         put64(q + 8, r->last);
         q += RANGE_FIXED;
+        if (attempt) {
+            for (int t = 0; t < 2; t++) {
+                put64(q + 16 * t, r->mark[t]);
+                put64(q + 16 * t + 8, r->token_lsn[t]);
+            }
+            q += ATTEMPT_FIXED;
+        }
     }
     if (r->ds.len)
         memcpy(q, r->ds.ptr, r->ds.len);
@@ -183,11 +195,18 @@ int sl_wal_decode(const uint8_t *p, size_t len, sl_wal_record *r, size_t *frame_
         r->rows = (sl_str){(const char *)f, (size_t)rl};
         r->quarantine = (sl_str){(const char *)f + rl, (size_t)ql};
     } else if (r->type >= SL_WAL_FLUSH && r->type <= SL_WAL_ABORT) {
-        if (need + RANGE_FIXED != plen)
+        r->has_attempt = r->type == SL_WAL_FLUSH && (flags & FLAG_ATTEMPT);
+        size_t fixed = RANGE_FIXED + (r->has_attempt ? ATTEMPT_FIXED : 0);
+        if (need + fixed != plen)
             return sl_error_set(err, SL_EINVAL, "malformed range record", 0);
         r->first = get64(f);
         r->last = get64(f + 8);
-        r->ds = (sl_str){(const char *)f + RANGE_FIXED, nlen};
+        for (int t = 0; t < 2; t++) {
+            r->mark[t] = r->has_attempt ? get64(f + RANGE_FIXED + 16 * t) : SL_WAL_MARK_UNKNOWN;
+            uint64_t tok = r->has_attempt ? get64(f + RANGE_FIXED + 16 * t + 8) : 0;
+            r->token_lsn[t] = r->has_attempt && tok == 0 ? r->lsn : tok;
+        }
+        r->ds = (sl_str){(const char *)f + fixed, nlen};
     } else {
         return sl_error_set(err, SL_EINVAL, "unknown record type", 0);
     }

@@ -85,7 +85,16 @@ typedef struct {
     sl_str quarantine; /* RowBinary rows of <ds>_quarantine */
     /* FLUSH, COMMIT, DISCARD: records of ds with first <= lsn <= last. ABORT: all records. */
     uint64_t first, last;
+    /* FLUSH only, when has_attempt (absent in records of older versions): for the table [0] and
+     * the quarantine table [1], the highest block number the table held before this attempt
+     * (SL_WAL_MARK_UNKNOWN when not known), and the LSN of the FLUSH record whose token the
+     * table's insert carries (encode: 0 for this record's own; decode resolves 0 to r->lsn). */
+    bool has_attempt;
+    uint64_t mark[2];
+    uint64_t token_lsn[2];
 } sl_wal_record;
+
+#define SL_WAL_MARK_UNKNOWN UINT64_MAX
 
 /* Where a record lives: the segment (its first LSN, i.e. its name) and the frame's offset. */
 typedef struct {

@@ -26,8 +26,17 @@ static int fs_query(sl_sink *sink, sl_str sql, const char *format, sl_buf *out, 
     } else {
         f->stmts = realloc(f->stmts, (f->n_stmts + 1) * sizeof *f->stmts);
         f->stmts[f->n_stmts++] = s;
-        if (out)
+        if (out && strstr(s, "FROM system.parts")) {
+            uint64_t blocks[2] = {0, 0};
+            for (size_t i = 0; i < f->n_inserts; i++)
+                if (!f->inserts[i].deduplicated && !f->inserts[i].lost)
+                    blocks[strstr(f->inserts[i].sql, "_quarantine`") != NULL]++;
+            for (int t = 0; rc == 0 && t < 2; t++)
+                if (blocks[t])
+                    rc = sl_buf_printf(out, "%d\t%llu\n", t, (unsigned long long)blocks[t]);
+        } else if (out) {
             rc = sl_buf_append_cstr(out, f->answer);
+        }
     }
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -60,10 +69,18 @@ static int fs_insert(sl_sink *sink, sl_str insert_sql, const char *format, const
         free(s);
         rc = sl_error_set(err, SL_EIO, "fake: insert refused", 0);
     } else {
-        fake_insert in = {s, fs_dup(format, strlen(format)), malloc(len ? len : 1), len,
-                          seen_token(f, s)};
+        fake_insert in = {
+            s, fs_dup(format, strlen(format)), malloc(len ? len : 1), len, seen_token(f, s), false};
         if (len)
             memcpy(in.data, data, len);
+        if (!in.deduplicated && f->lose_inserts > 0) {
+            f->lose_inserts--;
+            in.lost = true;
+            rc = sl_error_set(err, SL_EIO, "fake: insert cut short", 0);
+        } else if (f->land_then_fail > 0) {
+            f->land_then_fail--;
+            rc = sl_error_set(err, SL_EIO, "fake: insert landed, then failed", 0);
+        }
         f->inserts = realloc(f->inserts, (f->n_inserts + 1) * sizeof *f->inserts);
         f->inserts[f->n_inserts++] = in;
         if (rows_written)
@@ -126,6 +143,20 @@ void fake_sink_fail_inserts(fake_sink *f, int n)
     pthread_mutex_unlock(&f->mu);
 }
 
+void fake_sink_lose_inserts(fake_sink *f, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->lose_inserts = n;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void fake_sink_land_then_fail(fake_sink *f, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->land_then_fail = n;
+    pthread_mutex_unlock(&f->mu);
+}
+
 void fake_sink_fail_matching(fake_sink *f, const char *substr)
 {
     pthread_mutex_lock(&f->mu);
@@ -138,7 +169,7 @@ size_t fake_sink_count_inserts(fake_sink *f, const char *substr)
     size_t n = 0;
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->n_inserts; i++)
-        if (!f->inserts[i].deduplicated && strstr(f->inserts[i].sql, substr))
+        if (!f->inserts[i].deduplicated && !f->inserts[i].lost && strstr(f->inserts[i].sql, substr))
             n++;
     pthread_mutex_unlock(&f->mu);
     return n;
@@ -169,7 +200,7 @@ bool fake_sink_wait_inserts(fake_sink *f, size_t n, int ms)
     for (;;) {
         size_t got = 0;
         for (size_t i = 0; i < f->n_inserts; i++)
-            got += !f->inserts[i].deduplicated;
+            got += !f->inserts[i].deduplicated && !f->inserts[i].lost;
         if (got >= n)
             break;
         if (pthread_cond_timedwait(&f->cv, &f->mu, &dl) != 0) {

@@ -78,12 +78,12 @@ Test(batcher, one_insert_per_table_per_flush)
     cr_assert_eq(f.sink->n_inserts, 2);
     fake_insert *r = &f.sink->inserts[0], *q = &f.sink->inserts[1];
     cr_assert_str_eq(r->sql, "INSERT INTO `default`.`ev` SETTINGS insert_deduplication_token = "
-                             "'ev:100-101'");
+                             "'ev:100-101@1'");
     cr_assert_str_eq(r->format, "RowBinaryWithDefaults");
     cr_assert_eq(r->len, 8);
     cr_assert_eq(memcmp(r->data, "AAAABBBB", 8), 0);
     cr_assert(strstr(q->sql, "INSERT INTO `default`.`ev_quarantine` (`c__error_column`"));
-    cr_assert(strstr(q->sql, "'ev:100-101'"));
+    cr_assert(strstr(q->sql, "'ev:100-101@1'"));
     cr_assert_str_eq(q->format, "RowBinary");
     cr_assert_eq(q->len, 2);
     pthread_mutex_unlock(&f.sink->mu);
@@ -165,7 +165,7 @@ Test(batcher, backlog_split_at_flush_bytes)
                  err.msg ? err.msg : "");
     pthread_mutex_lock(&f.sink->mu);
     cr_assert_eq(f.sink->n_inserts, 3);
-    const char *tokens[] = {"'ev:100-100'", "'ev:101-101'", "'ev:102-102'"};
+    const char *tokens[] = {"'ev:100-100@1'", "'ev:101-101@2'", "'ev:102-102@3'"};
     const char *rows[] = {"AAAAAA", "BBBBBB", "CCCCCC"};
     for (int i = 0; i < 3; i++) {
         cr_assert(strstr(f.sink->inserts[i].sql, tokens[i]), "%s", f.sink->inserts[i].sql);
@@ -176,7 +176,9 @@ Test(batcher, backlog_split_at_flush_bytes)
     fx_close(&f);
 }
 
-Test(batcher, failure_reported_then_retried_with_same_token)
+/* A refused insert left nothing (the table's mark did not move): each retry carries the same
+ * block under a new token, so a token ClickHouse may remember without the rows cannot drop it. */
+Test(batcher, failure_reported_then_retried_under_a_new_token)
 {
     fx f;
     fx_open(&f, 50, 0);
@@ -185,12 +187,13 @@ Test(batcher, failure_reported_then_retried_with_same_token)
     sl_error err = {0};
     cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
     cr_assert(strstr(err.msg, "fake: insert refused"), "%s", err.msg);
-    /* Rows stay queued: the retry commits them with the same block and token. */
+    /* Rows stay queued: the retry commits the same block. */
     cr_assert(fake_sink_wait_inserts(f.sink, 1, 3000));
     cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_COMMITTED);
     pthread_mutex_lock(&f.sink->mu);
     cr_assert_eq(f.sink->n_inserts, 1);
-    cr_assert(strstr(f.sink->inserts[0].sql, "'ev:100-100'"));
+    cr_assert(strstr(f.sink->inserts[0].sql, "'ev:100-100@3'"), "%s", f.sink->inserts[0].sql);
+    cr_assert_eq(memcmp(f.sink->inserts[0].data, "AAAA", 4), 0);
     cr_assert_eq(f.sink->insert_attempts, 3);
     pthread_mutex_unlock(&f.sink->mu);
     sl_batcher_stats st;
@@ -201,11 +204,49 @@ Test(batcher, failure_reported_then_retried_with_same_token)
     fx_close(&f);
 }
 
+/* The insert landed but reported an error (the mark moved): the retry keeps its token, so the
+ * engine drops it instead of writing the rows twice. */
+Test(batcher, landed_insert_that_failed_keeps_its_token)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_land_then_fail(f.sink, 1);
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_COMMITTED);
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 2);
+    cr_assert_str_eq(f.sink->inserts[0].sql, f.sink->inserts[1].sql);
+    cr_assert(!f.sink->inserts[0].deduplicated);
+    cr_assert(f.sink->inserts[1].deduplicated);
+    pthread_mutex_unlock(&f.sink->mu);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 1);
+    fx_close(&f);
+}
+
+/* The engine remembered the token but the rows never landed (an insert cut short): a retry
+ * with that token would be dropped, so it goes under a new one and the rows arrive once. */
+Test(batcher, insert_cut_short_after_its_token_is_not_lost)
+{
+    fx f;
+    fx_open(&f, 50, 0);
+    fake_sink_lose_inserts(f.sink, 1);
+    uint64_t s = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
+    cr_assert(strstr(err.msg, "fake: insert cut short"), "%s", err.msg);
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_COMMITTED);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 1);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:100-100@2'"), 1);
+    fx_close(&f);
+}
+
 Test(batcher, partial_failure_retries_only_the_failed_table)
 {
     fx f;
     fx_open(&f, 50, 0);
-    fake_sink_fail_matching(f.sink, "_quarantine");
+    fake_sink_fail_matching(f.sink, "INSERT INTO `default`.`ev_quarantine`");
     uint64_t s = append(&f, "AAAA", 1, "QQ", 1);
     sl_error err = {0};
     cr_assert_eq(sl_batcher_wait(f.b, f.ds, s, 5000, &err), SL_BATCH_FAILED);
@@ -215,8 +256,10 @@ Test(batcher, partial_failure_retries_only_the_failed_table)
     cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 5000, &err), SL_BATCH_COMMITTED, "%s", err.msg);
     cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 2);
     cr_assert_eq(fake_sink_count_inserts(f.sink, "`ev_quarantine`"), 1);
-    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:100-100'"), 2);
-    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:101-101'"), 1);
+    /* The table keeps its token, the quarantine table (nothing landed) gets a new one. */
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:100-100@1'"), 1);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:100-100@"), 2);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "'ev:101-101@"), 1);
     fx_close(&f);
 }
 
@@ -451,12 +494,13 @@ Test(batcher_wal, replays_open_flush_with_its_token_then_the_rest)
     wal_start(&f, 50, 0);
     cr_assert(fake_sink_wait_inserts(f.sink, 3, 5000));
     char tok[64];
-    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s1, (unsigned long long)s3);
+    /* Nothing of the interrupted attempt landed: the same range under a new token. */
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu@", (unsigned long long)s1, (unsigned long long)s3);
     pthread_mutex_lock(&f.sink->mu);
     cr_assert(strstr(f.sink->inserts[0].sql, tok), "%s", f.sink->inserts[0].sql);
     cr_assert_eq(f.sink->inserts[0].len, 12);
     cr_assert_eq(memcmp(f.sink->inserts[0].data, "AAAABBBBCCCC", 12), 0);
-    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s4, (unsigned long long)s5);
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu@", (unsigned long long)s4, (unsigned long long)s5);
     cr_assert(strstr(f.sink->inserts[2].sql, tok), "%s", f.sink->inserts[2].sql);
     cr_assert_eq(memcmp(f.sink->inserts[2].data, "DDDDEEEE", 8), 0);
     pthread_mutex_unlock(&f.sink->mu);
@@ -515,12 +559,43 @@ Test(batcher_wal, insert_landed_but_commit_lost_is_not_duplicated)
 
     wal_start(&f, 50, 0);
     char tok[64];
-    snprintf(tok, sizeof tok, "'ev:%llu-%llu'", (unsigned long long)s1, (unsigned long long)s2);
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu@", (unsigned long long)s1, (unsigned long long)s2);
     for (int i = 0; i < 100 && count_token(f.sink, tok, true) == 0; i++)
         usleep(20000);
     cr_assert_eq(count_token(f.sink, tok, true), 1, "the replay was not deduplicated");
     cr_assert_eq(count_token(f.sink, tok, false), 1);
     cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0);
+    fx_close(&f);
+}
+
+/* The crash that lost rows before: the engine remembered the insert's token, then the process
+ * died before the rows were in place. The replay sees the table's mark unmoved and inserts under
+ * a new token (logged first), so the rows arrive exactly once. */
+Test(batcher_wal, insert_cut_short_by_a_crash_is_replayed_under_a_new_token)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    fake_sink_lose_inserts(f.sink, 1);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    uint64_t s2 = append(&f, "BBBB", 1, "QQ", 1);
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 5000, &err), SL_BATCH_FAILED);
+    crash(&f);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT"), 0);
+
+    wal_start(&f, 50, 0);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0, "%s", err.msg ? err.msg : "");
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 1);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "`ev_quarantine`"), 1);
+    char tok[64];
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu@", (unsigned long long)s1, (unsigned long long)s2);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, tok), 2);
+    /* A second crash after that commit replays nothing. */
+    sl_batcher_free(f.b);
+    size_t before = f.sink->n_inserts;
+    wal_start(&f, 50, 0);
+    usleep(200000);
+    cr_assert_eq(f.sink->n_inserts, before);
     fx_close(&f);
 }
 

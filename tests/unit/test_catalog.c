@@ -303,3 +303,36 @@ Test(catalog, token_lines_grant_scopes)
     sl_tokens_free(tok);
     fx_close(&f);
 }
+
+Test(catalog, marks_query_and_answer)
+{
+    fx f;
+    fx_open(&f);
+    sl_error err = {0};
+    cr_assert_eq(create(&f, "ev", "SCHEMA >\n    `a` Int32\n", NULL, &err), 0, "%s", err.msg);
+    sl_datasource *ds = sl_catalog_acquire(f.cat, SL_STR("ev"));
+    cr_assert_not_null(ds);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    cr_assert_eq(sl_catalog_marks_sql(ds, &b), 0);
+    cr_assert_eq(sl_buf_append(&b, "", 1), 0);
+    cr_assert_str_eq((char *)b.data,
+                     "SELECT table = 'ev_quarantine', max(max_block_number) FROM system.parts "
+                     "WHERE database = 'default' AND active AND table IN ('ev', 'ev_quarantine') "
+                     "GROUP BY table FORMAT TSV");
+    sl_buf_free(&b);
+    sl_datasource_release(ds);
+
+    uint64_t m[2];
+    cr_assert_eq(sl_catalog_parse_marks(SL_STR(""), m, &err), 0);
+    cr_assert(m[0] == 0 && m[1] == 0);
+    cr_assert_eq(sl_catalog_parse_marks(SL_STR("1\t7\n0\t12345\n"), m, &err), 0);
+    cr_assert(m[0] == 12345 && m[1] == 7);
+    const char *bad[] = {"x", "0\t\n", "0\t5", "2\t5\n", "0 5\n", "0\t-1\n", "0\t5\n1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(sl_catalog_parse_marks(sl_str_from_cstr(bad[i]), m, &err), SL_EINVAL, "%s",
+                     bad[i]);
+        cr_assert_str_eq(err.msg, "unexpected answer to the marks query");
+    }
+    fx_close(&f);
+}

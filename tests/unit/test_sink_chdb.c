@@ -125,10 +125,23 @@ Test(sink_chdb, catalog_batcher_dedup_roundtrip, .timeout = 120)
            "2\t1\n");
     expect(f.sink, "SELECT count() FROM events_quarantine WHERE insertion_date > 0", "2\n");
 
-    /* A replay with the same token is skipped; a new token inserts. */
-    sl_buf sql;
+    /* The marks: one block in each table. */
+    sl_buf sql, out;
     sl_buf_init(&sql, 0);
-    cr_assert_eq(sl_catalog_insert_sql(ds, false, SL_STR("events:1-1"), &sql), 0);
+    sl_buf_init(&out, 0);
+    uint64_t marks[2];
+    cr_assert_eq(sl_catalog_marks_sql(ds, &sql), 0);
+    cr_assert_eq(sl_sink_query(ins, (sl_str){(char *)sql.data, sql.len}, "TSV", &out, &err), 0,
+                 "%s", err.msg);
+    cr_assert_eq(sl_catalog_parse_marks((sl_str){(char *)out.data, out.len}, marks, &err), 0,
+                 "%.*s", (int)out.len, (char *)out.data);
+    cr_assert_eq(marks[0], 1);
+    cr_assert_eq(marks[1], 1);
+
+    /* A replay with the same token (the batcher's first attempt without a log) is skipped and
+     * leaves the marks; a new token inserts and moves the table's mark. */
+    sql.len = 0;
+    cr_assert_eq(sl_catalog_insert_sql(ds, false, SL_STR("events:1-1@1"), &sql), 0);
     cr_assert_eq(sl_sink_insert(ins, (sl_str){(char *)sql.data, sql.len}, "RowBinaryWithDefaults",
                                 rows.data, rows.len, NULL, &err),
                  0, "%s", err.msg);
@@ -139,6 +152,14 @@ Test(sink_chdb, catalog_batcher_dedup_roundtrip, .timeout = 120)
                                 rows.data, rows.len, NULL, &err),
                  0, "%s", err.msg);
     expect(f.sink, "SELECT count() FROM events", "4\n");
+    sql.len = 0;
+    out.len = 0;
+    cr_assert_eq(sl_catalog_marks_sql(ds, &sql), 0);
+    cr_assert_eq(sl_sink_query(ins, (sl_str){(char *)sql.data, sql.len}, "TSV", &out, &err), 0);
+    cr_assert_eq(sl_catalog_parse_marks((sl_str){(char *)out.data, out.len}, marks, &err), 0);
+    cr_assert_gt(marks[0], 1);
+    cr_assert_eq(marks[1], 1);
+    sl_buf_free(&out);
 
     /* Errors carry ClickHouse's message. */
     cr_assert_eq(sl_sink_insert(ins, SL_STR("INSERT INTO `default`.`nope`"), "RowBinary", "x", 1,

@@ -291,6 +291,37 @@ Test(wal, encode_decode_round_trip)
     cr_assert_eq(d.type, SL_WAL_FLUSH);
     cr_assert_eq(d.first, 3);
     cr_assert_eq(d.last, 5);
+    /* Without attempt fields (older records): marks unknown, the plain token. */
+    cr_assert(!d.has_attempt);
+    cr_assert_eq(d.mark[0], SL_WAL_MARK_UNKNOWN);
+    cr_assert_eq(d.mark[1], SL_WAL_MARK_UNKNOWN);
+    cr_assert_eq(d.token_lsn[0], 0);
+    free(p);
+
+    /* With them: token LSN 0 means the record's own. */
+    sl_wal_record fa = {.type = SL_WAL_FLUSH,
+                        .lsn = 9,
+                        .ds = SL_STR("xy"),
+                        .first = 3,
+                        .last = 5,
+                        .has_attempt = true,
+                        .mark = {41, SL_WAL_MARK_UNKNOWN},
+                        .token_lsn = {0, 8}};
+    n = sl_wal_frame_size(&fa);
+    cr_assert_eq(n, SL_WAL_FRAME_HEADER + 8 + 16 + 32 + 2);
+    p = malloc(n);
+    sl_wal_encode(&fa, p, NULL);
+    cr_assert_eq(sl_wal_decode(p, n, &d, &fl, NULL), 0);
+    cr_assert(d.has_attempt);
+    cr_assert(sl_str_eq(d.ds, SL_STR("xy")));
+    cr_assert_eq(d.first, 3);
+    cr_assert_eq(d.last, 5);
+    cr_assert_eq(d.mark[0], 41);
+    cr_assert_eq(d.mark[1], SL_WAL_MARK_UNKNOWN);
+    cr_assert_eq(d.token_lsn[0], 9);
+    cr_assert_eq(d.token_lsn[1], 8);
+    for (size_t k = 0; k < n; k++)
+        cr_assert_neq(sl_wal_decode(p, k, &d, &fl, NULL), 0);
     free(p);
 }
 
