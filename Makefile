@@ -24,14 +24,15 @@ LDFLAGS += $(filter -fsanitize=%,$(CFLAGS_$(MODE)))
 LDLIBS += -lm -lpthread
 
 # chDB (ClickHouse as a library) cannot be loaded into an AddressSanitizer process, so only the
-# release and UBSan builds link it; the ASan build leaves out the files that need it
-# (src/store/*chdb*.c) and defines SL_NO_CHDB.
+# release and UBSan builds use it; the ASan build leaves out the files that need it
+# (src/store/*chdb*.c) and defines SL_NO_CHDB. Nothing links libchdb.so: sl_sink_chdb.c opens it
+# with dlopen when `serve` starts, found through the RUNPATH set here (or SLUICE_CHDB_LIB).
 CHDB_DIR := $(abspath deps/chdb/lib)
 ifeq ($(MODE),asan)
 CPPFLAGS += -DSL_NO_CHDB
 CHDB_LIBS :=
 else
-CHDB_LIBS := -L$(CHDB_DIR) -Wl,-rpath,$(CHDB_DIR) -Wl,--as-needed -lchdb -Wl,--no-as-needed
+CHDB_LIBS := -Wl,-rpath,$(CHDB_DIR) -ldl
 endif
 SERVER_LIBS := -lmicrohttpd -lcurl -lz -lzstd -lxxhash
 
@@ -52,7 +53,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run deps test unit-test fuzz-replay diff-test e2e-test format format-check clean \
+.PHONY: all run deps test unit-test fuzz-replay diff-test e2e-test crash-test format format-check clean \
         bench fuzz
 
 all: $(BUILD)/sluice
@@ -130,6 +131,10 @@ test: deps
 # Converter benchmark: sluice vs simdjson vs ClickHouse's JSONEachRow (see BENCHMARKS.md).
 bench:
 	bash bench/run.sh
+
+# The long kill -9 crash test: 5 seeds x 40 kills (see bench/crash.sh).
+crash-test: $(BUILD)/sluice
+	bash bench/crash.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' '*.cc' 2>/dev/null; \
                  ls src/*/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*.c bench/*.cc 2>/dev/null)

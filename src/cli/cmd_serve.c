@@ -72,7 +72,9 @@ static const char serve_usage[] =
     "  -h, --help                show this help\n"
     "\n"
     "Sizes take K, M or G suffixes (powers of 1024). On first start an admin token is created\n"
-    "(or taken from SLUICE_ADMIN_TOKEN) and printed once; it is stored in DIR/tokens.\n";
+    "(or taken from SLUICE_ADMIN_TOKEN) and printed once; it is stored in DIR/tokens.\n"
+    "ClickHouse runs in-process from libchdb.so, found beside the build (make deps) or at\n"
+    "SLUICE_CHDB_LIB=PATH.\n";
 
 #define SQL_THREADS_MAX 16
 

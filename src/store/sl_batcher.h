@@ -21,12 +21,12 @@
  *
  * Failure policy: a failed insert is retried with capped exponential backoff with jitter
  * (retry_initial_ms doubling up to retry_max_ms) with exactly the same block, its token chosen
- * by the marks as after a crash; a table already inserted is not retried. Rows stay queued (newer appends queue behind). Waiters whose
- * rows were in the failed flush are answered SL_BATCH_FAILED at once, but their rows are still
- * retried. The buffer is capped (max_buffer_bytes: WAL bytes on disk with a WAL, pending bytes
- * without): beyond it append fails with SL_ETOOBIG (→ 503 with Retry-After). Rows of a dropped
- * data source are discarded (a DISCARD record says so) and their waiters answered
- * SL_BATCH_DROPPED.
+ * by the marks as after a crash; a table already inserted is not retried. Rows stay queued (newer
+ * appends queue behind). Waiters whose rows were in the failed flush are answered SL_BATCH_FAILED
+ * at once, but their rows are still retried. The buffer is capped (max_buffer_bytes: WAL bytes on
+ * disk with a WAL, pending bytes without): beyond it append fails with SL_ETOOBIG (→ 503 with
+ * Retry-After). Rows of a dropped data source are discarded (a DISCARD record says so) and their
+ * waiters answered SL_BATCH_DROPPED.
  *
  * Thread-safety: append, wait, stats may be called from any thread at once. One flusher thread
  * owns the sink given to sl_batcher_new. */

@@ -79,10 +79,15 @@ static inline void sl_sink_close(sl_sink *s)
 
 /* ---- chDB (embedded ClickHouse) ----
  * Process-wide lifecycle, called from the main thread:
- *   sl_sink_chdb_global_init() once before the first open (turns chDB's signal handlers off:
- *   sluice owns SIGTERM/SIGINT); close every chDB sink, then sl_sink_chdb_global_shutdown()
- *   before exit (a process exiting with an open connection crashed). One process uses one
- *   `path` for its whole life; another process cannot open the same path.
+ *   sl_sink_chdb_global_init() once before the first open and before any other thread uses
+ *   chDB: it loads libchdb.so with dlopen (SLUICE_CHDB_LIB, else "libchdb.so" through the
+ *   binary's RUNPATH) into a table that is read-only afterwards, and turns chDB's signal
+ *   handlers off (sluice owns SIGTERM/SIGINT). A library that is missing or lacks a function
+ *   fails with SL_EIO and a message naming it; opening without a loaded library fails with
+ *   SL_EINVAL. Later calls return 0 without reloading. Close every chDB sink, then
+ *   sl_sink_chdb_global_shutdown() before exit (a process exiting with an open connection
+ *   crashed); the library stays mapped. One process uses one `path` for its whole life;
+ *   another process cannot open the same path.
  * In the ASan build (SL_NO_CHDB) these exist but fail with SL_EIO "built without chDB". */
 typedef struct {
     const char *path;   /* ClickHouse data directory, created if missing (<data>/clickhouse) */

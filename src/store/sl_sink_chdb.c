@@ -1,15 +1,82 @@
 /* The chDB sink: ClickHouse running in this process through libchdb.so. One sink is one
  * chdb_connection; statements run with chdb_query_n and binary blocks go through the stream-insert
  * API (never inline after FORMAT, which broke on large blocks). Only the release and UBSan builds
- * compile this file (chDB cannot load under AddressSanitizer); see sl_sink_stub.c. */
+ * compile this file (chDB cannot load under AddressSanitizer); see sl_sink_stub.c.
+ *
+ * The library is opened with dlopen by sl_sink_chdb_global_init, not linked, so the commands that
+ * never open a sink (everything but `serve`) start without paying for it. */
 #include "sl_chdb_api.h"
 #include "sl_sink.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* The process's one chDB library. Written only by sl_sink_chdb_global_init, on the main thread
+ * before any sink is opened (the contract in sl_sink.h), and never changed after: the sinks and
+ * their threads only read it. All NULL until then. */
+static sl_chdb_api chdb;
+
+/* What the operator can do about a library that does not load. */
+#define LOAD_HINT "; run `make deps` or set SLUICE_CHDB_LIB"
+
+/* "cannot load ... '<lib>': <reason>; <hint>", fitted into err->detail: the hint is always
+ * kept; the reason comes next, then the path, which loses its start ("...") if it must. */
+static int load_error(sl_error *err, const char *lib, const char *reason)
+{
+    static const char prefix[] = "cannot load ClickHouse (chDB) library '";
+    const size_t room = sizeof(err->detail) - 1 - /* unevaluated: err may be NULL */
+                        (sizeof(prefix) - 1 + strlen("': ") + strlen(LOAD_HINT));
+    const size_t min_lib = 40;
+    size_t lib_len = strlen(lib);
+    /* dlerror() often starts with the name we print anyway. */
+    if (strncmp(reason, lib, lib_len) == 0 && strncmp(reason + lib_len, ": ", 2) == 0)
+        reason += lib_len + 2;
+    size_t reason_len = strlen(reason);
+    size_t max_lib = reason_len + min_lib < room ? room - reason_len : min_lib;
+    const char *cut = "";
+    if (lib_len > max_lib) {
+        cut = "...";
+        lib += lib_len - (max_lib - 3);
+        lib_len = max_lib;
+    }
+    return sl_error_setf(err, SL_EIO, 0, "%s%s%s': %.*s" LOAD_HINT, prefix, cut, lib,
+                         (int)(room - lib_len), reason);
+}
+
+int sl_chdb_api_load(const char *lib, sl_chdb_api *api, sl_error *err)
+{
+    memset(api, 0, sizeof *api);
+    if (!lib || !*lib)
+        lib = SL_CHDB_DEFAULT_LIB;
+    /* RTLD_NOW: an unresolvable import fails here, with a message, not at the first query.
+     * RTLD_LOCAL: ClickHouse's symbols do not leak into later lookups. */
+    void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        return load_error(err, lib, why ? why : "unknown error");
+    }
+    sl_chdb_api loaded;
+    void *sym;
+    char what[64];
+    /* POSIX lets a dlsym result become a function pointer; memcpy says so without a cast that
+     * ISO C forbids. The handle is never closed (see sl_chdb_api.h). */
+#define SL_CHDB_RESOLVE(ret, name, params)                                                         \
+    sym = dlsym(handle, "chdb_" #name);                                                            \
+    if (!sym) {                                                                                    \
+        snprintf(what, sizeof what, "missing symbol %s", "chdb_" #name);                           \
+        return load_error(err, lib, what);                                                         \
+    }                                                                                              \
+    _Static_assert(sizeof loaded.name == sizeof sym, "function and data pointers differ");         \
+    memcpy(&loaded.name, &sym, sizeof sym);
+    SL_CHDB_FUNCTIONS(SL_CHDB_RESOLVE)
+#undef SL_CHDB_RESOLVE
+    *api = loaded;
+    return 0;
+}
 
 /* Appends to clickhouse-local arguments in sl_sink_chdb_options.extra. */
 #define MAX_ARGS 32
@@ -27,10 +94,10 @@ typedef struct {
  * the old one stays (better a polluted answer than no connection). */
 static void reopen(chdb_sink *s)
 {
-    chdb_connection *h = chdb_connect(s->argc, s->argv);
+    chdb_connection *h = chdb.connect(s->argc, s->argv);
     if (!h || !*h)
         return;
-    chdb_close_conn(s->handle);
+    chdb.close_conn(s->handle);
     s->handle = h;
     s->conn = *h;
 }
@@ -64,26 +131,26 @@ static int chdb_query_impl(sl_sink *sink, sl_str sql, const char *format, sl_buf
     if (!format)
         format = "TSV";
     chdb_result *res =
-        chdb_query_n(s->conn, sql.ptr ? sql.ptr : "", sql.len, format, strlen(format));
+        chdb.query_n(s->conn, sql.ptr ? sql.ptr : "", sql.len, format, strlen(format));
     if (!res) {
         reopen(s);
         return sl_error_set(err, SL_EIO, "the storage engine returned no result", 0);
     }
     int rc = 0;
-    const char *e = chdb_result_error(res);
+    const char *e = chdb.result_error(res);
     bool failed = e != NULL;
     if (failed) {
         rc = engine_error(err, "", e);
     } else if (out) {
-        size_t n = chdb_result_length(res);
-        const char *p = chdb_result_buffer(res);
+        size_t n = chdb.result_length(res);
+        const char *p = chdb.result_buffer(res);
         if (n && p) {
             rc = sl_buf_append(out, p, n);
             if (rc)
                 sl_error_set(err, rc, "query result too large", 0);
         }
     }
-    chdb_destroy_query_result(res);
+    chdb.destroy_query_result(res);
     if (failed)
         reopen(s);
     return rc;
@@ -99,38 +166,38 @@ static int chdb_insert_impl(sl_sink *sink, sl_str insert_sql, const char *format
     char *q = dup_str(insert_sql);
     if (!q)
         return sl_error_set(err, SL_ENOMEM, "out of memory", 0);
-    chdb_insert_stream st = chdb_stream_insert(s->conn, q, format);
+    chdb_insert_stream st = chdb.stream_insert(s->conn, q, format);
     free(q);
     if (!st) {
         reopen(s);
         return sl_error_set(err, SL_EIO, "the storage engine could not open an insert", 0);
     }
     int rc = 0;
-    const char *e = chdb_stream_insert_error(st);
+    const char *e = chdb.stream_insert_error(st);
     if (e) {
         rc = engine_error(err, "", e);
         goto out;
     }
     for (size_t off = 0; off < len; off += APPEND_CHUNK) {
         size_t n = len - off < APPEND_CHUNK ? len - off : APPEND_CHUNK;
-        if (chdb_stream_append(st, (const char *)data + off, n) != 0) {
-            rc = engine_error(err, "", chdb_stream_insert_error(st));
+        if (chdb.stream_append(st, (const char *)data + off, n) != 0) {
+            rc = engine_error(err, "", chdb.stream_insert_error(st));
             goto out;
         }
     }
-    chdb_result *res = chdb_stream_done(st);
+    chdb_result *res = chdb.stream_done(st);
     if (!res) {
-        rc = engine_error(err, "", chdb_stream_insert_error(st));
+        rc = engine_error(err, "", chdb.stream_insert_error(st));
         goto out;
     }
-    e = chdb_result_error(res);
+    e = chdb.result_error(res);
     if (e)
         rc = engine_error(err, "", e);
     else if (rows_written)
-        *rows_written = chdb_result_rows_written(res);
-    chdb_destroy_query_result(res);
+        *rows_written = chdb.result_rows_written(res);
+    chdb.destroy_query_result(res);
 out:
-    chdb_destroy_insert_stream(st);
+    chdb.destroy_insert_stream(st);
     if (rc)
         reopen(s);
     return rc;
@@ -144,7 +211,7 @@ static int chdb_classify_impl(sl_sink *sink, sl_str sql, int *n_statements, sl_s
     memset(&a, 0, sizeof a);
     a.struct_size = (uint32_t)sizeof a;
     a.query_class = SL_SQL_UNKNOWN;
-    if (chdb_classify_query_n(s->conn, sql.ptr ? sql.ptr : "", sql.len, "default", 7, &a) !=
+    if (chdb.classify_query_n(s->conn, sql.ptr ? sql.ptr : "", sql.len, "default", 7, &a) !=
         SL_CHDB_SUCCESS)
         return sl_error_set(err, SL_EIO, "the storage engine could not classify the query", 0);
     *n_statements = (int)a.statement_count;
@@ -156,7 +223,7 @@ static void chdb_close_impl(sl_sink *sink)
 {
     chdb_sink *s = (chdb_sink *)sink;
     if (s->handle)
-        chdb_close_conn(s->handle);
+        chdb.close_conn(s->handle);
     for (int i = 0; i < s->argc; i++)
         free(s->argv[i]);
     free(s);
@@ -171,14 +238,19 @@ static const sl_sink_ops chdb_ops = {
 
 int sl_sink_chdb_global_init(sl_error *err)
 {
-    (void)err;
-    chdb_set_signal_handlers_enabled(0);
+    if (chdb.connect)
+        return 0; /* loaded by an earlier call */
+    int rc = sl_chdb_api_load(getenv("SLUICE_CHDB_LIB"), &chdb, err);
+    if (rc)
+        return rc;
+    chdb.set_signal_handlers_enabled(0);
     return 0;
 }
 
 void sl_sink_chdb_global_shutdown(void)
 {
-    chdb_shutdown();
+    if (chdb.shutdown)
+        chdb.shutdown();
 }
 
 /* A small MergeTree insert and drop, so the engine's first-insert set-up is not paid by a user. */
@@ -207,6 +279,8 @@ static void warm_up(sl_sink *sink)
 int sl_sink_chdb_open(const sl_sink_chdb_options *opt, sl_sink **out, sl_error *err)
 {
     *out = NULL;
+    if (!chdb.connect)
+        return sl_error_set(err, SL_EINVAL, "sl_sink_chdb_global_init was not called", 0);
     if (!opt || !opt->path || !*opt->path)
         return sl_error_set(err, SL_EINVAL, "no storage directory given", 0);
     if (opt->n_extra > MAX_ARGS - 3)
@@ -227,14 +301,14 @@ int sl_sink_chdb_open(const sl_sink_chdb_options *opt, sl_sink **out, sl_error *
     for (size_t i = 0; i < opt->n_extra; i++)
         argv[argc++] = (char *)opt->extra[i];
 
-    chdb_connection *h = chdb_connect(argc, argv);
+    chdb_connection *h = chdb.connect(argc, argv);
     if (!h || !*h)
         return sl_error_setf(err, SL_EIO, 0,
                              "cannot open the storage engine at %s (is another sluice using it?)",
                              opt->path);
     chdb_sink *s = calloc(1, sizeof *s);
     if (!s) {
-        chdb_close_conn(h);
+        chdb.close_conn(h);
         return sl_error_set(err, SL_ENOMEM, "out of memory", 0);
     }
     for (int i = 0; i < argc; i++) {

@@ -8,6 +8,7 @@
 
 #include "sl_batcher.h"
 #include "sl_catalog.h"
+#include "sl_chdb_api.h"
 #include "sl_convert.h"
 #include "sl_sink.h"
 
@@ -244,6 +245,80 @@ Test(sink_chdb, failed_query_leaves_no_output, .timeout = 120)
     }
     sl_sink_close(ro);
     fx_close(&f);
+}
+
+/* ---- loading libchdb.so (dlopen) ---- */
+
+#define HINT "; run `make deps` or set SLUICE_CHDB_LIB"
+
+Test(sink_chdb, load_default_library_resolves_every_function, .timeout = 120)
+{
+    sl_chdb_api api;
+    sl_error err = {0};
+    cr_assert_eq(sl_chdb_api_load(NULL, &api, &err), 0, "%s", err.msg);
+#define CHECK_RESOLVED(ret, name, params) cr_assert_not_null(api.name, "%s", #name);
+    SL_CHDB_FUNCTIONS(CHECK_RESOLVED)
+#undef CHECK_RESOLVED
+}
+
+Test(sink_chdb, load_missing_library_says_why)
+{
+    sl_chdb_api api;
+    memset(&api, 0xab, sizeof api);
+    sl_error err = {0};
+    cr_assert_eq(sl_chdb_api_load("/nonexistent/libchdb.so", &api, &err), SL_EIO);
+    cr_assert_str_eq(err.msg, "cannot load ClickHouse (chDB) library '/nonexistent/libchdb.so': "
+                              "cannot open shared object file: No such file or directory" HINT);
+    cr_assert_null(api.connect);
+}
+
+Test(sink_chdb, load_long_path_keeps_the_hint)
+{
+    char lib[400] = "/nonexistent/";
+    memset(lib + strlen(lib), 'a', 300);
+    strcat(lib, "/libchdb.so");
+    sl_chdb_api api;
+    sl_error err = {0};
+    cr_assert_eq(sl_chdb_api_load(lib, &api, &err), SL_EIO);
+    size_t n = strlen(err.msg);
+    cr_assert_lt(n, sizeof err.detail);
+    cr_assert(n > strlen(HINT) && strcmp(err.msg + n - strlen(HINT), HINT) == 0, "%s", err.msg);
+    cr_assert(strstr(err.msg, "library '...aaa"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "/libchdb.so': "), "%s", err.msg);
+}
+
+Test(sink_chdb, load_other_library_names_the_missing_symbol)
+{
+    sl_chdb_api api;
+    sl_error err = {0};
+    cr_assert_eq(sl_chdb_api_load("libz.so.1", &api, &err), SL_EIO);
+    cr_assert_str_eq(err.msg, "cannot load ClickHouse (chDB) library 'libz.so.1': missing symbol "
+                              "chdb_set_signal_handlers_enabled" HINT);
+    cr_assert_null(api.connect);
+}
+
+Test(sink_chdb, global_init_honours_SLUICE_CHDB_LIB)
+{
+    cr_assert_eq(setenv("SLUICE_CHDB_LIB", "/nonexistent/x.so", 1), 0);
+    sl_error err = {0};
+    cr_assert_eq(sl_sink_chdb_global_init(&err), SL_EIO);
+    cr_assert(strstr(err.msg, "'/nonexistent/x.so'"), "%s", err.msg);
+    /* Nothing loaded: opening refuses, shutting down is a no-op. */
+    sl_sink *s = NULL;
+    sl_sink_chdb_options o = {.path = "/tmp/sl_chdb_never"};
+    cr_assert_eq(sl_sink_chdb_open(&o, &s, &err), SL_EINVAL);
+    cr_assert_null(s);
+    sl_sink_chdb_global_shutdown();
+}
+
+Test(sink_chdb, open_before_global_init_fails_cleanly)
+{
+    sl_sink *s = NULL;
+    sl_error err = {0};
+    sl_sink_chdb_options o = {.path = "/tmp/sl_chdb_never"};
+    cr_assert_eq(sl_sink_chdb_open(&o, &s, &err), SL_EINVAL);
+    cr_assert_str_eq(err.msg, "sl_sink_chdb_global_init was not called");
+    cr_assert_null(s);
 }
 
 #endif
