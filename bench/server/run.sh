@@ -15,9 +15,12 @@
 #   bench/server/run.sh                        everything, ROUNDS=3
 #   ROUNDS=1 TESTS="small" bench/server/run.sh
 #   PROFILE=1 TESTS="small bulk" ROUNDS=1 bench/server/run.sh    perf record of sluice too
+#   BULK_INMEM=1 TESTS=bulk bench/server/run.sh   bulk also with the in-memory build (no WAL,
+#                                                 bench/server/build_inmem.sh): the WAL's cost
 #
 # Environment: ROUNDS (3), TESTS ("small bulk sink latency"), DURATION (wrk seconds, 10), CONNS (64),
-# BULK_ROWS (1000000), BULK_CONNS (4), CHUNK_MIB (10), LAT_SECONDS (30), PROFILE (0), GEN.
+# BULK_ROWS (1000000), BULK_CONNS (4), CHUNK_MIB (10), LAT_SECONDS (30), PROFILE (0), BULK_INMEM (0),
+# GEN.
 # Logs and results in build/bench/server/; everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +34,7 @@ BULK_CONNS=${BULK_CONNS:-4}
 CHUNK_MIB=${CHUNK_MIB:-10}
 LAT_SECONDS=${LAT_SECONDS:-30}
 PROFILE=${PROFILE:-0}
+BULK_INMEM=${BULK_INMEM:-0}
 GEN=${GEN:-../shared/tools/gen_events.py}
 
 OUT=build/bench/server
@@ -71,8 +75,8 @@ need_tools() {
 }
 
 build() {
-    # Another engineer's half-edited file may break the shared build for a while: then measure
-    # the last binary that built, and say so in the log.
+    # A half-edited file may break the build for a while: then measure the last binary that
+    # built, and say so in the log.
     if ! make -s "$SLUICE"; then
         [ -x "$SLUICE" ] || exit 1
         log "WARNING: make failed; measuring the existing $SLUICE ($(stat -c %y "$SLUICE"))"
@@ -80,6 +84,9 @@ build() {
     # A private copy: others rebuilding build/release/sluice mid-run must not change what is measured.
     cp "$SLUICE" "$TMP/sluice"
     SLUICE_BIN=$TMP/sluice
+    if [ "$BULK_INMEM" = 1 ]; then
+        cp "$(bench/server/build_inmem.sh)" "$TMP/sluice-inmem"
+    fi
     gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -O2 -g \
         -o "$OUT/chdb_insert" bench/server/chdb_insert.c -L"$CHDB_LIB" -lchdb \
@@ -313,23 +320,32 @@ test_bulk() {
     result "${line/RESULT/RESULT test=bulk tool=client-vs-nginx round=$round}"
     stop_pid "$NPID"
 
-    start_sluice --rate-limit-requests -1 --rate-limit-bytes -1
-    sleep 1
-    rest=$(rss_kb "$SPID")
-    push web "$OUT/web.datasource"
-    reset_hwm "$SPID"
-    start_profile bulk 8
-    local c0 c1 t0 t1
-    c0=$(cpu_ticks "$SPID")
-    t0=$(date +%s.%N)
-    line=$(python3 bench/server/bulk_post.py --url "$SURL" --name web --token "$TOKEN" \
-        --conns "$BULK_CONNS" --chunk-mib "$CHUNK_MIB" --count-sql "$f" 2>>"$LOG")
-    t1=$(date +%s.%N)
-    c1=$(cpu_ticks "$SPID")
-    wait_profile
-    result "${line/RESULT/RESULT test=bulk tool=sluice round=$round} peak_rss_kb=$(hwm_kb "$SPID") \
+    # The WAL build, and with BULK_INMEM=1 the in-memory build too (order alternating by round).
+    local variants="sluice" v bin
+    if [ "$BULK_INMEM" = 1 ]; then
+        variants=$([ $((round % 2)) = 1 ] && echo "sluice sluice-inmem" || echo "sluice-inmem sluice")
+    fi
+    for v in $variants; do
+        bin=$TMP/sluice
+        [ "$v" = sluice ] || bin=$TMP/sluice-inmem
+        SLUICE_BIN=$bin start_sluice --rate-limit-requests -1 --rate-limit-bytes -1
+        sleep 1
+        rest=$(rss_kb "$SPID")
+        push web "$OUT/web.datasource"
+        reset_hwm "$SPID"
+        start_profile bulk 8
+        local c0 c1 t0 t1
+        c0=$(cpu_ticks "$SPID")
+        t0=$(date +%s.%N)
+        line=$(python3 bench/server/bulk_post.py --url "$SURL" --name web --token "$TOKEN" \
+            --conns "$BULK_CONNS" --chunk-mib "$CHUNK_MIB" --count-sql "$f" 2>>"$LOG")
+        t1=$(date +%s.%N)
+        c1=$(cpu_ticks "$SPID")
+        wait_profile
+        result "${line/RESULT/RESULT test=bulk tool=$v round=$round} peak_rss_kb=$(hwm_kb "$SPID") \
 rest_rss_kb=$rest server_cores=$(echo "scale=2; ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)" | bc)"
-    stop_pid "$SPID"
+        stop_pid "$SPID"
+    done
 
     for m in raw typed; do
         dir="$TMP/chdb-$m-$round"

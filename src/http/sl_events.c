@@ -34,9 +34,10 @@ static void on_wait(void *ud, uint64_t seq, sl_batch_status status, const char *
             sl_http_error(r, 404, "the data source was deleted before the rows were written");
             break;
         case SL_BATCH_STOPPED:
-            sl_http_error(r, 503,
-                          "the server stopped before the rows were written; they are kept in "
-                          "its log and written at the next start, do not send them again");
+            /* Durable, not committed: accepted (504, as for a timeout), not 503 ("resend"). */
+            sl_http_error(r, 504,
+                          "the server stopped before the rows were committed; they are in its "
+                          "write-ahead log and will be written, do not send them again");
             break;
         case SL_BATCH_DURABLE: sl_http_reply(r, 202, "application/json"); break;
         case SL_BATCH_REJECTED:
@@ -47,6 +48,29 @@ static void on_wait(void *ud, uint64_t seq, sl_batch_status status, const char *
         sl_http_wake(r);
     }
     sl_http_wait_release(w);
+}
+
+/* Waits for the commit of `seq` of ds, whose record is durable: registers on_wait with the
+ * batcher for the time left until w's deadline (the server's timer answers at the deadline too),
+ * or answers now when there is nothing to wait for. Takes over the notifier's reference of w. */
+static void wait_commit(sl_server *srv, sl_datasource *ds, uint64_t seq, sl_http_waiter *w)
+{
+    double left = w->deadline - sl_ratelimit_now();
+    uint32_t timeout_ms = left > 0 ? (uint32_t)(left * 1000.0) + 1 : 1;
+    sl_error err = {0};
+    int rc = sl_batcher_wait_async(srv->cfg.batcher, ds, seq, timeout_ms, on_wait, w, &err);
+    if (rc == 0)
+        return;
+    sl_batch_status status;
+    if (rc == 1)
+        status = SL_BATCH_COMMITTED;
+    else if (rc == SL_EINVAL) /* nothing of ds is queued any more */
+        status = sl_datasource_is_dropped(ds) ? SL_BATCH_DROPPED : SL_BATCH_COMMITTED;
+    else if (rc == SL_EIO) /* the batcher stopped: the record stays in the log */
+        status = SL_BATCH_STOPPED;
+    else
+        status = SL_BATCH_TIMEOUT;
+    on_wait(w, seq, status, "");
 }
 
 /* Creates data source `name` from the rows of `body`. Returns a reference or NULL (answered). */
@@ -111,24 +135,10 @@ static void replay(sl_http_req *r, sl_str name, const sl_dedup_entry *e)
         sl_http_error(r, 404, "the data source was deleted before the rows were written");
         return;
     }
-    sl_http_waiter *w = sl_http_wait_begin(r);
-    uint32_t timeout_ms = (uint32_t)(srv->cfg.wait_timeout_s * 1000.0);
-    sl_error err = {0};
-    int rc = sl_batcher_wait_async(srv->cfg.batcher, ds, e->seq, timeout_ms ? timeout_ms : 1,
-                                   on_wait, w, &err);
+    /* The original's rows are durable (a key is done only then). */
+    sl_http_waiter *w = sl_http_wait_begin(r, true);
+    wait_commit(srv, ds, e->seq, w);
     sl_datasource_release(ds);
-    if (rc != 0) {
-        if (sl_http_wait_claim(w)) {
-            /* SL_EINVAL: nothing of this data source is queued any more, so committed. */
-            if (rc == 1 || rc == SL_EINVAL)
-                sl_http_reply(r, 200, "application/json");
-            else
-                sl_http_error(r, 503, "cannot wait for the rows: %s",
-                              err.msg ? err.msg : "stopped");
-            sl_http_wake(r);
-        }
-        sl_http_wait_release(w);
-    }
 }
 
 /* The request failed after reserving its idempotency key: forget it so a retry is processed. */
@@ -143,6 +153,7 @@ typedef struct {
     sl_http_req *r;
     sl_server *srv;
     sl_http_waiter *w; /* wait=true */
+    sl_datasource *ds; /* wait=true: a reference, to wait for the commit once durable */
     sl_dedup *dd;
     sl_dedup_key key;
     uint64_t rows, q;
@@ -154,7 +165,8 @@ static void append_full(sl_http_req *r)
     sl_http_error(r, 503, "the write buffer is full (ClickHouse is slow or down); retry later");
 }
 
-/* The batcher's answer to a durable append (WAL writer or flusher thread). */
+/* The batcher's answer to an append: durable or rejected by the write-ahead log (its group
+ * commit's thread, or the caller's without a log). Runs without the batcher's lock. */
 static void on_appended(void *ud, uint64_t seq, sl_batch_status status, const char *message)
 {
     append_ctx *ac = ud;
@@ -167,13 +179,15 @@ static void on_appended(void *ud, uint64_t seq, sl_batch_status status, const ch
                           message && *message ? message : "write-ahead log failure");
             sl_http_wake(r);
         }
-        if (ac->w)
+        if (ac->w) {
             sl_http_wait_release(ac->w);
+            sl_datasource_release(ac->ds);
+        }
         free(ac);
         return;
     }
     /* Durable: the rows are accepted, whatever happens next; a retry now replays them. With
-     * wait=true the timer may have answered r already: only on_wait touches it. */
+     * wait=true the timer may answer r from now on: only on_wait touches it. */
     atomic_fetch_add_explicit(&ac->srv->m.events_requests, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&ac->srv->m.rows, ac->rows, memory_order_relaxed);
     atomic_fetch_add_explicit(&ac->srv->m.quarantined, ac->q, memory_order_relaxed);
@@ -183,7 +197,9 @@ static void on_appended(void *ud, uint64_t seq, sl_batch_status status, const ch
             sl_server_log(ac->srv, SL_LOG_WARN, "cannot persist an idempotency key", NULL);
     }
     if (ac->w) {
-        on_wait(ac->w, seq, status, message);
+        atomic_store(&ac->w->durable, true);
+        wait_commit(ac->srv, ac->ds, seq, ac->w);
+        sl_datasource_release(ac->ds);
     } else {
         sl_http_reply(r, 202, "application/json");
         sl_http_wake(r);
@@ -327,16 +343,22 @@ void sl_http_events(sl_http_req *r)
     r->out.len = 0;
     sl_buf_printf(&r->out, "{\"successful_rows\":%llu,\"quarantined_rows\":%llu}",
                   (unsigned long long)stats.rows, (unsigned long long)stats.quarantined);
-    /* Park first: the callback may run before sl_batcher_append_async returns. With wait=true
-     * the server's timer also answers 504 at the deadline, even if the flusher is stuck. */
-    uint32_t timeout_ms = (uint32_t)(srv->cfg.wait_timeout_s * 1000.0);
-    if (wait)
-        ac->w = sl_http_wait_begin(r);
-    else
+    /* Park first: the callback may run before sl_batcher_append_async returns. The append
+     * itself never waits for the commit: with wait=true, on_appended registers the wait once
+     * the record is durable, and until then the server's timer does not answer (a 504 says
+     * "accepted"); from then on it answers 504 at the deadline, even if the flusher is stuck. */
+    if (wait) {
+        ac->w = sl_http_wait_begin(r, false);
+        ac->ds = sl_datasource_ref(ds);
+    } else {
         sl_http_park(r);
+    }
     sl_error err = {0};
-    rc = sl_batcher_append_async(srv->cfg.batcher, ds, &blk, wait, timeout_ms ? timeout_ms : 1,
-                                 on_appended, ac, &err);
+    /* With --fsync interval or never, this thread writes the log group itself when none is
+     * being written (sl_wal.h): the callback has then answered r by sl_wal_defer_end, and the
+     * connection is never suspended. */
+    sl_wal_defer_begin();
+    rc = sl_batcher_append_async(srv->cfg.batcher, ds, &blk, false, 0, on_appended, ac, &err);
     sl_datasource_release(ds);
     if (rc) {
         /* The callback will not run: answer here (unless the wait timer already did). */
@@ -351,8 +373,11 @@ void sl_http_events(sl_http_req *r)
                               err.msg ? err.msg : sl_strerror(rc));
             sl_http_wake(r);
         }
-        if (ac->w)
+        if (ac->w) {
             sl_http_wait_release(ac->w);
+            sl_datasource_release(ac->ds);
+        }
         free(ac);
     }
+    sl_wal_defer_end();
 }

@@ -96,8 +96,13 @@ struct sl_http_req {
     const char *content_type;
     unsigned status;
     bool answered;      /* response queued */
-    bool parked;        /* suspended by the handler (written by the pool thread only) */
+    bool parked;        /* the handler parked it (written by the pool thread only) */
     _Atomic bool woken; /* answer set by sl_http_wake: queue it on the next call */
+    /* Parking: the connection is suspended only when the handler has returned and the answer is
+     * not there yet, so an answer set before (a synchronous callback) is sent at once. park_mu
+     * orders that check against sl_http_wake. */
+    pthread_mutex_t park_mu;
+    bool suspended; /* under park_mu */
     bool rl_set;
     sl_ratelimit_state rl;
     unsigned n_extra;
@@ -135,29 +140,36 @@ void sl_http_error(sl_http_req *r, unsigned status, const char *fmt, ...)
  * `name` must be a string literal or otherwise outlive the request. */
 void sl_http_add_header(sl_http_req *r, const char *name, const char *value);
 
-/* Parks the request: suspends its connection so no pool thread waits. Call from a handler,
- * before arranging for sl_http_wake to be called (it may be called at once, from any thread).
- * After parking, the handler must not touch r again. */
+/* Parks the request: its answer comes through sl_http_wake, and no pool thread waits for it
+ * (the connection is suspended after the handler returns, unless it was answered by then). Call
+ * from a handler, before arranging for sl_http_wake to be called (it may be called at once, from
+ * any thread). After parking, the handler must not touch r again. */
 void sl_http_park(sl_http_req *r);
 /* Answers a parked request: the caller has set the answer (sl_http_reply/sl_http_error) just
- * before; the server queues it on its pool thread. Call exactly once per park. */
+ * before; the server queues it on its pool thread (at once if the handler has not returned yet,
+ * else by resuming the connection). Call exactly once per park; r must not be touched after. */
 void sl_http_wake(sl_http_req *r);
 
-/* A parked wait=true request with a deadline. Two parties hold it: the server's timer (which
- * answers 504 at the deadline) and whoever reports the commit (the batcher's callback). The
- * first to claim it answers; the request itself is touched only by that one, so a late callback
- * never sees a request that was answered and reused. Freed when both have released it. */
+/* A parked wait=true request with a deadline. Two parties hold it: the server's timer and
+ * whoever reports the outcome (the WAL's durable callback, then the batcher's commit callback).
+ * The first to claim it answers; the request itself is touched only by that one, so a late
+ * callback never sees a request that was answered and reused. Freed when both have released it.
+ *
+ * The timer answers 504 ("accepted, will be written") at the deadline only once `durable` is
+ * set: before that the record may still be lost or rejected by the write-ahead log, so the
+ * request keeps waiting past its deadline for the log's answer. */
 struct sl_http_waiter {
     sl_http_waiter *next; /* in srv->waiters, under wait_mu */
     sl_http_req *req;
     double deadline;
     _Atomic int refs;
     _Atomic bool claimed;
+    _Atomic bool durable; /* the rows are in the write-ahead log (set once, by the notifier) */
 };
 
 /* Parks r (see sl_http_park) and returns its waiter, holding one reference for the caller's
- * notifier besides the timer's. */
-sl_http_waiter *sl_http_wait_begin(sl_http_req *r);
+ * notifier besides the timer's. `durable`: the rows are already in the log (a replay). */
+sl_http_waiter *sl_http_wait_begin(sl_http_req *r, bool durable);
 /* True for exactly one caller: that one sets the answer and calls sl_http_wake(w->req). */
 bool sl_http_wait_claim(sl_http_waiter *w);
 /* Drops the notifier's reference. */

@@ -378,20 +378,36 @@ void sl_http_park(sl_http_req *r)
 {
     r->parked = true;
     atomic_fetch_add(&r->srv->parked, 1);
-    MHD_suspend_connection(r->conn);
 }
 
 void sl_http_wake(sl_http_req *r)
 {
     sl_server *srv = r->srv;
+    /* park_mu orders the answer's writes before the pool thread reads them, and decides who
+     * sends it: the pool thread if it has not suspended the connection yet, else a resume. */
+    pthread_mutex_lock(&r->park_mu);
     atomic_store(&r->woken, true);
-    /* MHD's resume takes its own lock, which orders the answer's writes before the pool
-     * thread reads them. */
-    MHD_resume_connection(r->conn);
+    if (r->suspended)
+        MHD_resume_connection(r->conn);
+    pthread_mutex_unlock(&r->park_mu);
     atomic_fetch_sub(&srv->parked, 1);
 }
 
-sl_http_waiter *sl_http_wait_begin(sl_http_req *r)
+/* After the handler parked r: true when its answer is already there (send it now); else the
+ * connection is suspended until sl_http_wake resumes it. */
+static bool answer_ready_or_suspend(sl_http_req *r)
+{
+    pthread_mutex_lock(&r->park_mu);
+    bool ready = atomic_load(&r->woken);
+    if (!ready) {
+        r->suspended = true;
+        MHD_suspend_connection(r->conn);
+    }
+    pthread_mutex_unlock(&r->park_mu);
+    return ready;
+}
+
+sl_http_waiter *sl_http_wait_begin(sl_http_req *r, bool durable)
 {
     sl_server *srv = r->srv;
     sl_http_waiter *w = sl_xcalloc(1, sizeof(*w));
@@ -399,6 +415,7 @@ sl_http_waiter *sl_http_wait_begin(sl_http_req *r)
     w->deadline = sl_ratelimit_now() + srv->cfg.wait_timeout_s;
     atomic_init(&w->refs, 2);
     atomic_init(&w->claimed, false);
+    atomic_init(&w->durable, durable);
     sl_http_park(r);
     pthread_mutex_lock(&srv->wait_mu);
     w->next = srv->waiters;
@@ -419,22 +436,36 @@ void sl_http_wait_release(sl_http_waiter *w)
         free(w);
 }
 
-/* Drops answered waiters from the list and answers those past their deadline (all of them
- * when `all`, with 503). Called with wait_mu held. */
+/* Drops answered waiters from the list and answers those past their deadline whose rows are
+ * durable in the write-ahead log: 504, accepted. A waiter whose record the log has not confirmed
+ * yet stays, past its deadline, until the log answers (202 path, then this timer; or 503).
+ * With `all` (the server stops) every waiter is answered: durable ones 504 (the rows are in the
+ * log and written at the next start at the latest), the others 503. The latter cannot happen
+ * when the batcher is stopped before the server, as sluice serve does: stopping it writes or
+ * rejects every queued record (were it to happen, the log might still write the record: the
+ * idempotency window keeps the retry from inserting it twice). The batcher must be stopped
+ * first anyway: its callbacks use the server. Called with wait_mu held. */
 static void sweep_waiters(sl_server *srv, bool all)
 {
     double now = sl_ratelimit_now();
     for (sl_http_waiter **pw = &srv->waiters; *pw;) {
         sl_http_waiter *w = *pw;
         bool answered = atomic_load(&w->claimed);
-        if (!answered && !all && now < w->deadline) {
+        bool durable = atomic_load(&w->durable);
+        if (!answered && !all && (now < w->deadline || !durable)) {
             pw = &w->next;
             continue;
         }
         *pw = w->next;
         if (!answered && sl_http_wait_claim(w)) {
-            if (all) {
-                sl_http_error(w->req, 503, "the server stopped before the rows were written");
+            if (all && durable) {
+                sl_http_error(w->req, 504,
+                              "the server stopped before the rows were committed; they are in "
+                              "its write-ahead log and will be written, do not send them again");
+            } else if (all) {
+                sl_http_error(w->req, 503,
+                              "the server stopped before the write-ahead log confirmed the rows; "
+                              "retry later");
             } else {
                 atomic_fetch_add_explicit(&srv->m.waits_timed_out, 1, memory_order_relaxed);
                 sl_http_error(w->req, 504,
@@ -528,6 +559,7 @@ static void reset_request(sl_http_req *r)
     r->body_too_big = false;
     r->answered = false;
     r->parked = false;
+    r->suspended = false;
     atomic_store(&r->woken, false);
     r->rl_set = false;
     r->n_extra = 0;
@@ -545,6 +577,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         conn_ctx *cc = sl_xcalloc(1, sizeof(*cc));
         cc->req.srv = srv;
         cc->req.conn = c;
+        pthread_mutex_init(&cc->req.park_mu, NULL);
         sl_buf_init(&cc->req.body, srv->cfg.max_request_bytes + WIRE_SLACK);
         sl_buf_init(&cc->req.decoded, srv->cfg.max_request_bytes);
         sl_buf_init(&cc->req.out, srv->cfg.sql_max_result_bytes + (1u << 20));
@@ -561,6 +594,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
             sl_buf_free(&cc->req.out);
             sl_buf_free(&cc->req.rows);
             sl_buf_free(&cc->req.quarantine);
+            pthread_mutex_destroy(&cc->req.park_mu);
             free(cc);
         }
         *socket_context = NULL;
@@ -741,7 +775,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         sl_str_eq_cstr(r->path, "/v0/events"))
         (void)sl_buf_reserve(&r->rows, r->body.len + r->body.len / 8);
     dispatch(r);
-    if (r->parked)
+    if (r->parked && !answer_ready_or_suspend(r))
         return MHD_YES;
     return send_answer(r);
 }

@@ -6,7 +6,8 @@
  * and are only used through their own thread-safe interfaces.
  *
  * Requests with wait=true are parked (the connection is suspended, no pool thread waits) until
- * the batcher reports their rows committed, failed, or not committed within wait_timeout_s (504).
+ * the batcher reports their rows committed, failed, or not committed within wait_timeout_s (504;
+ * sent only once their record is durable in the write-ahead log, even past the deadline).
  *
  * Shutdown order: sl_server_quiesce (writes answer 503), sl_batcher_stop (flushes and answers
  * every parked request), sl_server_free. */
