@@ -867,6 +867,12 @@ int sl_catalog_drop(sl_catalog *cat, sl_str name, sl_error *err)
                            strerror(errno));
     else
         fsync_dir(cat->dir);
+    /* Its grants go with it: a data source created later under this name starts with none. */
+    sl_error terr = {0};
+    if (rc == 0 && cat->tokens && sl_tokens_revoke_datasource(cat->tokens, name, NULL, &terr))
+        rc = sl_error_setf(err, SL_EIO, 0,
+                           "data source deleted, but its token scopes could not be removed: %s",
+                           terr.msg ? terr.msg : "write failed");
     pthread_mutex_unlock(&cat->ddl);
     sl_datasource_release(&e->pub);
     return rc;

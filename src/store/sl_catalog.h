@@ -84,8 +84,9 @@ int sl_catalog_create(sl_catalog *cat, sl_str name, sl_datafile *df, sl_catalog_
 int sl_catalog_create_text(sl_catalog *cat, sl_str name, sl_str text, sl_catalog_outcome *outcome,
                            sl_datasource **out, sl_error *err);
 
-/* DROP TABLE both tables, remove the file, forget the name. SL_EMISSING if there is no such
- * data source; SL_EIO if ClickHouse refused (then nothing is forgotten). */
+/* DROP TABLE both tables, remove the file, forget the name, and remove the token scopes that
+ * name it (sl_tokens_revoke_datasource). SL_EMISSING if there is no such data source; SL_EIO if
+ * ClickHouse refused (then nothing is forgotten). */
 int sl_catalog_drop(sl_catalog *cat, sl_str name, sl_error *err);
 /* TRUNCATE both tables. Rows still waiting in the batcher are inserted afterwards.
  * SL_EMISSING / SL_EIO as above. */

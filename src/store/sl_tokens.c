@@ -532,6 +532,63 @@ int sl_tokens_grant(sl_tokens *t, sl_str name, sl_str scope, sl_error *err)
     return rc;
 }
 
+/* Does `scope` grant something on exactly data source `ds`? */
+static bool names_ds(const char *scope, sl_str ds)
+{
+    static const char *const prefixes[] = {
+        "DATASOURCES:APPEND:", "DATASOURCES:READ:", "DATASOURCES:DROP:"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(scope, prefixes[i], pl) == 0 && sl_str_eq_cstr(ds, scope + pl))
+            return true;
+    }
+    return false;
+}
+
+int sl_tokens_revoke_datasource(sl_tokens *t, sl_str ds, size_t *revoked, sl_error *err)
+{
+    pthread_rwlock_wrlock(&t->lock);
+    /* The old scope arrays stay until the file is written, to be put back on failure. */
+    char ***old = sl_xcalloc(t->n ? t->n : 1, sizeof *old);
+    size_t *old_n = sl_xcalloc(t->n ? t->n : 1, sizeof *old_n);
+    size_t removed = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        token *k = &t->items[i];
+        old[i] = k->scopes;
+        old_n[i] = k->n_scopes;
+        char **keep = sl_xcalloc(k->n_scopes ? k->n_scopes : 1, sizeof *keep);
+        size_t n_keep = 0;
+        for (size_t j = 0; j < k->n_scopes; j++) {
+            if (names_ds(k->scopes[j], ds))
+                removed++;
+            else
+                keep[n_keep++] = k->scopes[j];
+        }
+        k->scopes = keep;
+        k->n_scopes = n_keep;
+    }
+    int rc = removed ? save(t, err) : 0;
+    for (size_t i = 0; i < t->n; i++) {
+        token *k = &t->items[i];
+        if (rc) {
+            free(k->scopes);
+            k->scopes = old[i];
+            k->n_scopes = old_n[i];
+        } else {
+            for (size_t j = 0; j < old_n[i]; j++)
+                if (names_ds(old[i][j], ds))
+                    free(old[i][j]);
+            free(old[i]);
+        }
+    }
+    free(old);
+    free(old_n);
+    pthread_rwlock_unlock(&t->lock);
+    if (revoked)
+        *revoked = rc ? 0 : removed;
+    return rc;
+}
+
 int sl_tokens_get_secret(sl_tokens *t, sl_str name, char *secret_out, size_t cap, sl_error *err)
 {
     if (cap == 0)

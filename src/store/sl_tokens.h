@@ -69,6 +69,12 @@ int sl_tokens_get_secret(sl_tokens *t, sl_str name, char *secret_out, size_t cap
 /* Deletes token `name`. SL_EMISSING if none; SL_EIO on write failure (then nothing changed). */
 int sl_tokens_delete(sl_tokens *t, sl_str name, sl_error *err);
 
+/* Removes every DATASOURCES:APPEND/READ/DROP scope naming data source `ds` from every token (a
+ * deleted data source takes its grants along, so one created later under the same name starts
+ * with none). Tokens left without scopes stay. *revoked (may be NULL) gets the number removed.
+ * SL_EIO on write failure (then nothing changed). */
+int sl_tokens_revoke_datasource(sl_tokens *t, sl_str ds, size_t *revoked, sl_error *err);
+
 /* Appends {"tokens":[{"name":"..","scopes":[..]},..]} (no secrets), sorted by name. */
 int sl_tokens_list_json(sl_tokens *t, sl_buf *out);
 

@@ -126,6 +126,21 @@ def test_drop_scope(server, uniq, two):
     server.req("GET", "/v0/datasources/" + a).expect_error(404)
 
 
+def test_delete_revokes_the_data_sources_scopes(server, uniq, two):
+    a, b = two
+    name = uniq("rv")
+    t = server.create_token(name, ["DATASOURCES:READ:" + a, "DATASOURCES:APPEND:" + a,
+                                   "DATASOURCES:READ:" + b])
+    server.req("DELETE", "/v0/datasources/" + a).expect(200)
+    listed = {x["name"]: x["scopes"] for x in server.req("GET", "/v0/tokens").json()["tokens"]}
+    assert listed[name] == ["DATASOURCES:READ:" + b]
+    # Created again under the same name, the data source does not inherit the old grants.
+    server.create_ds(a, SCHEMA).expect(200)
+    server.events(a, b'{"id":1}', token=t).expect_error(403)
+    server.sql("SELECT count() FROM " + a, token=t).expect_error(403)
+    assert server.scalar("SELECT count() FROM " + b, token=t) == 0
+
+
 def test_create_scope(server, uniq, two):
     a, _ = two
     t = server.create_token(uniq("cr"), ["DATASOURCES:CREATE"])

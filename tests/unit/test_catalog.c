@@ -298,6 +298,12 @@ Test(catalog, token_lines_grant_scopes)
     s = sl_str_from_cstr(secret);
     cr_assert_eq(
         sl_tokens_check(tok, s, SL_ACTION_READ, SL_STR("events_quarantine"), NULL, 0, &err), 0);
+    /* Deleting the data source takes its grants along: created again without TOKEN lines, the
+     * old token cannot read it. */
+    cr_assert_eq(sl_catalog_drop(f.cat, SL_STR("events"), &err), 0, "%s", err.msg);
+    cr_assert_eq(create(&f, "events", "SCHEMA >\n    `a` Int32\n", NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sl_tokens_check(tok, s, SL_ACTION_READ, SL_STR("events"), NULL, 0, &err),
+                 SL_EINVAL);
     sl_catalog_free(f.cat);
     f.cat = NULL;
     sl_tokens_free(tok);

@@ -178,6 +178,42 @@ Test(tokens, grant_delete_list)
     fx_close(&f);
 }
 
+Test(tokens, revoke_datasource_removes_only_its_scopes)
+{
+    fx f;
+    fx_open(&f);
+    sl_error err = {0};
+    const char *grants[][2] = {
+        {"tracker", "DATASOURCES:APPEND:ev"}, {"tracker", "DATASOURCES:APPEND:ev2"},
+        {"reader", "DATASOURCES:READ:ev"},    {"reader", "DATASOURCES:DROP:ev"},
+        {"ops", "DATASOURCES:CREATE"},        {"ops", "DATASOURCES:READ:e"}};
+    for (size_t i = 0; i < sizeof grants / sizeof grants[0]; i++)
+        cr_assert_eq(sl_tokens_grant(f.t, sl_str_from_cstr(grants[i][0]),
+                                     sl_str_from_cstr(grants[i][1]), &err),
+                     0);
+    size_t n = 99;
+    cr_assert_eq(sl_tokens_revoke_datasource(f.t, SL_STR("ev"), &n, &err), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(sl_tokens_revoke_datasource(f.t, SL_STR("ev"), &n, &err), 0);
+    cr_assert_eq(n, 0);
+    /* Persisted; tokens left without scopes stay. */
+    sl_tokens_free(f.t);
+    cr_assert_eq(sl_tokens_open(f.dir, &f.t, &err), 0);
+    sl_buf b;
+    sl_buf_init(&b, 0);
+    cr_assert_eq(sl_tokens_list_json(f.t, &b), 0);
+    cr_assert_eq(sl_buf_append(&b, "", 1), 0);
+    cr_assert_str_eq((char *)b.data,
+                     "{\"tokens\":[{\"name\":\"ops\",\"scopes\":[\"DATASOURCES:CREATE\","
+                     "\"DATASOURCES:READ:e\"]},{\"name\":\"reader\",\"scopes\":[]},"
+                     "{\"name\":\"tracker\",\"scopes\":[\"DATASOURCES:APPEND:ev2\"]}]}");
+    sl_buf_free(&b);
+    char secret[SL_TOKEN_SECRET_MAX];
+    cr_assert_eq(sl_tokens_get_secret(f.t, SL_STR("reader"), secret, sizeof secret, &err), 0);
+    cr_assert_eq(check(f.t, secret, SL_ACTION_READ, "ev"), SL_EINVAL);
+    fx_close(&f);
+}
+
 typedef struct {
     sl_tokens *t;
     const char *secret;
