@@ -267,6 +267,29 @@ void sl_http_datasources_create(sl_http_req *r)
     sl_http_reply(r, 200, "application/json");
 }
 
+typedef struct {
+    sl_catalog *cat;
+    sl_str name;
+} truncate_ctx;
+
+static int truncate_tables(void *ud, sl_error *err)
+{
+    truncate_ctx *c = ud;
+    return sl_catalog_truncate(c->cat, c->name, err);
+}
+
+/* Truncates the tables and the rows still queued for them (sl_batcher_truncate). */
+static int truncate_ds(sl_http_req *r, sl_str name, sl_error *err)
+{
+    truncate_ctx c = {r->srv->cfg.catalog, name};
+    sl_datasource *ds = r->srv->cfg.batcher ? sl_catalog_acquire(c.cat, name) : NULL;
+    if (!ds)
+        return truncate_tables(&c, err);
+    int rc = sl_batcher_truncate(r->srv->cfg.batcher, ds, truncate_tables, &c, err);
+    sl_datasource_release(ds);
+    return rc;
+}
+
 static void drop_or_truncate(sl_http_req *r, bool drop)
 {
     if (!have_catalog(r))
@@ -275,8 +298,7 @@ static void drop_or_truncate(sl_http_req *r, bool drop)
     if (!sl_http_authorize(r, SL_ACTION_DROP, name))
         return;
     sl_error err = {0};
-    int rc = drop ? sl_catalog_drop(r->srv->cfg.catalog, name, &err)
-                  : sl_catalog_truncate(r->srv->cfg.catalog, name, &err);
+    int rc = drop ? sl_catalog_drop(r->srv->cfg.catalog, name, &err) : truncate_ds(r, name, &err);
     if (rc == SL_EMISSING) {
         sl_http_error(r, 404, "data source '%.*s' does not exist",
                       (int)(name.len > 80 ? 80 : name.len), name.ptr);

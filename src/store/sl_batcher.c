@@ -72,6 +72,7 @@ typedef struct dsq {
                                before the current attempt, SL_WAL_MARK_UNKNOWN if not known */
     uint64_t token_lsn[2];  /* (F) per table: the attempt its token names (0: "<ds>:<range>") */
     bool busy;              /* the flusher works on it without the lock */
+    unsigned paused;        /* sl_batcher_truncate runs: no insert starts */
     bool early;             /* a waiter wants it flushed now */
     bool failing;
     uint32_t backoff_ms;
@@ -84,12 +85,13 @@ struct sl_batcher {
     sl_batcher_config cfg;
     sl_sink *sink;
     pthread_mutex_t mu;
-    pthread_cond_t wake; /* flusher sleeps here (CLOCK_MONOTONIC) */
-    pthread_cond_t reap; /* the timeout thread sleeps here (CLOCK_MONOTONIC) */
-    pthread_t thread;    /* flusher */
-    pthread_t reaper;    /* answers waiters whose deadline passed, even mid-insert */
-    bool stopping;       /* sl_batcher_stop called: no more appends */
-    bool stopped;        /* the flusher has exited: no more waiters */
+    pthread_cond_t wake;    /* flusher sleeps here (CLOCK_MONOTONIC) */
+    pthread_cond_t reap;    /* the timeout thread sleeps here (CLOCK_MONOTONIC) */
+    pthread_cond_t settled; /* broadcast when the flusher finishes an insert attempt */
+    pthread_t thread;       /* flusher */
+    pthread_t reaper;       /* answers waiters whose deadline passed, even mid-insert */
+    bool stopping;          /* sl_batcher_stop called: no more appends */
+    bool stopped;           /* the flusher has exited: no more waiters */
     bool joined;
     uint64_t stop_deadline_ns;
     uint64_t next_seq;
@@ -613,6 +615,48 @@ int sl_batcher_flush(sl_batcher *b, const sl_datasource *ds, uint32_t timeout_ms
     return rc;
 }
 
+static int log_range(sl_batcher *b, sl_wal_type type, sl_str name, uint64_t first, uint64_t last,
+                     bool durable, sl_error *err);
+
+int sl_batcher_truncate(sl_batcher *b, const sl_datasource *ds, sl_batcher_truncate_fn truncate,
+                        void *ud, sl_error *err)
+{
+    waiter *done = NULL;
+    uint64_t upto = 0;
+    pthread_mutex_lock(&b->mu);
+    dsq *q = find_q(b, ds);
+    if (q) {
+        q->paused++;
+        while (q->busy)
+            pthread_cond_wait(&b->settled, &b->mu);
+        upto = q->pend_tail ? q->pend_tail->seq : q->infl ? q->infl_last : 0;
+        if (upto) {
+            discard(b, q);
+            take_waiters(q, upto, SL_BATCH_COMMITTED, &done, &b->st);
+            if (upto > q->committed)
+                q->committed = upto;
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    notify(done, NULL);
+    /* Durable before the TRUNCATE: a restart must not bring the rows back. Should the log fail,
+     * the TRUNCATE still runs; the rows then come back only after a restart (logged). */
+    sl_error lerr = {0};
+    if (upto && log_range(b, SL_WAL_DISCARD, DS_NAME(ds), 0, upto, true, &lerr) != 0)
+        logf_(b, "error",
+              "truncate of '%s': cannot log the discarded rows (%s); a restart "
+              "would insert them again",
+              ds->name, lerr.msg ? lerr.msg : "write failed");
+    int rc = truncate(ud, err);
+    pthread_mutex_lock(&b->mu);
+    if (q) {
+        q->paused--;
+        pthread_cond_signal(&b->wake);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
 void sl_batcher_get_stats(sl_batcher *b, sl_batcher_stats *out)
 {
     pthread_mutex_lock(&b->mu);
@@ -923,7 +967,7 @@ static void cut(dsq *q, size_t max_bytes)
 /* Is q due for an insert attempt at `now`? Sets *next_ns to when it will be, if later. */
 static bool due(const sl_batcher *b, const dsq *q, uint64_t now, uint64_t *next_ns)
 {
-    if (q->busy)
+    if (q->busy || q->paused)
         return false;
     if (q->infl) {
         if (now >= q->retry_at_ns)
@@ -962,7 +1006,7 @@ static void *flusher_main(void *arg)
         /* Forget dropped data sources. */
         for (dsq *q = b->queues, *next; q; q = next) {
             next = q->next;
-            if (q->busy || !sl_datasource_is_dropped(q->ds))
+            if (q->busy || q->paused || !sl_datasource_is_dropped(q->ds))
                 continue;
             bool had = q->pend_head || q->infl;
             uint64_t rows = discard(b, q);
@@ -1034,6 +1078,7 @@ static void *flusher_main(void *arg)
 
         pthread_mutex_lock(&b->mu);
         pick->busy = false;
+        pthread_cond_broadcast(&b->settled);
         char message[300];
         message[0] = '\0';
         if (rc == 0) {
@@ -1497,6 +1542,7 @@ int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->wake, &ca);
     pthread_cond_init(&b->reap, &ca);
+    pthread_cond_init(&b->settled, NULL);
     pthread_condattr_destroy(&ca);
     int e = pthread_create(&b->reaper, NULL, reaper_main, b);
     if (e == 0) {
@@ -1512,6 +1558,7 @@ int sl_batcher_new(const sl_batcher_config *cfg, sl_sink *sink, sl_batcher **out
     if (e != 0) {
         sl_wal_free(b->wal);
         pthread_cond_destroy(&b->reap);
+        pthread_cond_destroy(&b->settled);
         pthread_cond_destroy(&b->wake);
         pthread_mutex_destroy(&b->mu);
         free(b);

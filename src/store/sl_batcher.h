@@ -152,6 +152,18 @@ sl_batch_status sl_batcher_wait(sl_batcher *b, const sl_datasource *ds, uint64_t
  * it to commit. 0, or SL_EIO with the failure/timeout message. */
 int sl_batcher_flush(sl_batcher *b, const sl_datasource *ds, uint32_t timeout_ms, sl_error *err);
 
+/* What sl_batcher_truncate runs once the rows are discarded: the TRUNCATE itself. */
+typedef int (*sl_batcher_truncate_fn)(void *ud, sl_error *err);
+
+/* Truncates ds without its queued rows landing afterwards: waits for an insert into ds that is
+ * running, discards every row of ds queued so far (the batch being retried too), logs a DISCARD
+ * record (so a restart does not bring them back), runs `truncate(ud, err)` while no insert into
+ * ds starts, then resumes. Their waiters hear SL_BATCH_COMMITTED (written, then truncated).
+ * Appends acknowledged meanwhile stay and are inserted after. Returns truncate's result. Called
+ * from any thread but the flusher. */
+int sl_batcher_truncate(sl_batcher *b, const sl_datasource *ds, sl_batcher_truncate_fn truncate,
+                        void *ud, sl_error *err);
+
 /* Flush latency histogram bucket upper bounds in seconds (Prometheus "le"); +Inf is implied. */
 #define SL_BATCHER_LATENCY_BUCKETS 10
 extern const double sl_batcher_latency_bounds[SL_BATCHER_LATENCY_BUCKETS];

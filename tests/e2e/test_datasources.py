@@ -255,6 +255,24 @@ def test_truncate(server, rich):
     assert server.count(name) == 1
 
 
+def test_truncate_takes_queued_rows_along(make_server):
+    # Rows acknowledged but not flushed yet (a long flush interval) do not land after the
+    # truncate; rows sent after it do.
+    s = make_server(args=["--flush-interval", "60000"])
+    s.create_ds("tq", "SCHEMA >\n    `id` UInt64 `json:$.id`\n").expect(200)
+    s.events("tq", b'{"id":1}\n{"id":2}\n{"id":"bad"}').expect(202)
+    s.req("POST", "/v0/datasources/tq/truncate").expect(200)
+    s.events("tq", b'{"id":3}', wait=True).expect(200)
+    assert s.count("tq") == 1 and s.scalar("SELECT sum(id) FROM tq") == 3
+    assert s.count("tq_quarantine") == 0
+    # Also after kill -9: the discarded rows are not replayed from the log.
+    assert s.kill() == -9
+    s.start()
+    s.events("tq", b'{"id":4}', wait=True).expect(200)
+    assert s.count("tq") == 2 and s.scalar("SELECT sum(id) FROM tq") == 7
+    assert s.count("tq_quarantine") == 0
+
+
 def test_delete_drops_table_and_quarantine(server, rich):
     name, _ = rich
     server.events(name, "\n".join(line(d) for d in GOOD + BAD), wait=True).expect(200)

@@ -675,3 +675,68 @@ Test(batcher_wal, dropped_datasource_records_are_not_replayed)
     cr_assert_eq(f.sink->n_inserts, 0);
     fx_close(&f);
 }
+
+static int count_truncate(void *ud, sl_error *err)
+{
+    (void)err;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* A truncate takes the rows still queued along: they never land after it; rows appended later
+ * do. */
+Test(batcher, truncate_discards_queued_rows)
+{
+    fx f;
+    fx_open(&f, 60000, 0);
+    fake_sink_fail_inserts(f.sink, 1000000);
+    uint64_t s1 = append(&f, "AAAA", 1, "", 0);
+    sl_error err = {0};
+    /* A batch failing and retried, and one more append queued behind it. */
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s1, 5000, &err), SL_BATCH_FAILED);
+    uint64_t s2 = append(&f, "BBBB", 1, "QQ", 1);
+    int calls = 0;
+    cr_assert_eq(sl_batcher_truncate(f.b, f.ds, count_truncate, &calls, &err), 0);
+    cr_assert_eq(calls, 1);
+    /* Their waiters hear "written" (then truncated). */
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s2, 1000, &err), SL_BATCH_COMMITTED);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.buffer_rows, 0);
+    cr_assert_eq(st.buffer_bytes, 0);
+    fake_sink_fail_inserts(f.sink, 0);
+    uint64_t s3 = append(&f, "CCCC", 1, "", 0);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0, "%s", err.msg ? err.msg : "");
+    cr_assert_eq(sl_batcher_wait(f.b, f.ds, s3, 1000, &err), SL_BATCH_COMMITTED);
+    pthread_mutex_lock(&f.sink->mu);
+    cr_assert_eq(f.sink->n_inserts, 1);
+    cr_assert_eq(memcmp(f.sink->inserts[0].data, "CCCC", 4), 0);
+    pthread_mutex_unlock(&f.sink->mu);
+    fx_close(&f);
+}
+
+/* The discarded rows stay discarded across a restart: the DISCARD record is durable before the
+ * truncate runs. */
+Test(batcher_wal, truncated_rows_are_not_replayed)
+{
+    fx f;
+    fx_open_wal(&f, 60000, 0);
+    append(&f, "AAAA", 1, "", 0);
+    append(&f, "BBBB", 1, "", 0);
+    int calls = 0;
+    sl_error err = {0};
+    cr_assert_eq(sl_batcher_truncate(f.b, f.ds, count_truncate, &calls, &err), 0);
+    cr_assert_eq(calls, 1);
+    uint64_t s3 = append(&f, "CCCC", 1, "", 0);
+    crash(&f);
+    wal_start(&f, 50, 0);
+    sl_batcher_stats st;
+    sl_batcher_get_stats(f.b, &st);
+    cr_assert_eq(st.recovered_records, 1);
+    cr_assert_eq(sl_batcher_flush(f.b, NULL, 5000, &err), 0, "%s", err.msg ? err.msg : "");
+    cr_assert_eq(fake_sink_count_inserts(f.sink, "INSERT INTO `default`.`ev` "), 1);
+    char tok[64];
+    snprintf(tok, sizeof tok, "'ev:%llu-%llu@", (unsigned long long)s3, (unsigned long long)s3);
+    cr_assert_eq(fake_sink_count_inserts(f.sink, tok), 1);
+    fx_close(&f);
+}
