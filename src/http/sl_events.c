@@ -337,9 +337,12 @@ void sl_http_events(sl_http_req *r)
     uint8_t kb[16];
     if (dd)
         sl_dedup_key_to_bytes(key, kb);
-    sl_batcher_block blk = {(sl_str){(const char *)r->rows.data, r->rows.len}, stats.rows,
+    sl_batcher_block blk = {(sl_str){(const char *)r->rows.data, r->rows.len},
+                            stats.rows,
                             (sl_str){(const char *)r->quarantine.data, r->quarantine.len},
-                            stats.quarantined, dd ? kb : NULL};
+                            stats.quarantined,
+                            dd ? kb : NULL,
+                            NULL};
     r->out.len = 0;
     sl_buf_printf(&r->out, "{\"successful_rows\":%llu,\"quarantined_rows\":%llu}",
                   (unsigned long long)stats.rows, (unsigned long long)stats.quarantined);
@@ -355,9 +358,10 @@ void sl_http_events(sl_http_req *r)
     }
     sl_error err = {0};
     /* With --fsync interval or never, this thread writes the log group itself when none is
-     * being written (sl_wal.h): the callback has then answered r by sl_wal_defer_end, and the
+     * being written (sl_wal.h): the callback has then answered r by sl_wal_lead_end, and the
      * connection is never suspended. */
-    sl_wal_defer_begin();
+    sl_wal_lead lead = {0};
+    blk.lead = &lead;
     rc = sl_batcher_append_async(srv->cfg.batcher, ds, &blk, false, 0, on_appended, ac, &err);
     sl_datasource_release(ds);
     if (rc) {
@@ -379,5 +383,5 @@ void sl_http_events(sl_http_req *r)
         }
         free(ac);
     }
-    sl_wal_defer_end();
+    sl_wal_lead_end(&lead);
 }

@@ -438,7 +438,7 @@ int sl_batcher_append_async(sl_batcher *b, sl_datasource *ds, const sl_batcher_b
         return 0;
     }
     /* Submitted under mu so stop cannot close the WAL in between. */
-    rc = sl_wal_submit(b->wal, frame, flen, on_durable, r, NULL, err);
+    rc = sl_wal_submit_deferred(b->wal, frame, flen, on_durable, r, NULL, blk->lead, err);
     if (rc) {
         q->unacked--;
         b->unacked_bytes -= flen;
@@ -566,7 +566,7 @@ int sl_batcher_append(sl_batcher *b, sl_datasource *ds, sl_str rows, uint64_t n_
     pthread_cond_init(&s.cv, NULL);
     s.done = false;
     s.message[0] = '\0';
-    sl_batcher_block blk = {rows, n_rows, quarantine, n_quarantined, NULL};
+    sl_batcher_block blk = {rows, n_rows, quarantine, n_quarantined, NULL, NULL};
     int rc = sl_batcher_append_async(b, ds, &blk, false, 0, sync_append_fn, &s, err);
     if (rc == 0) {
         pthread_mutex_lock(&s.mu);

@@ -105,13 +105,16 @@ typedef void (*sl_batcher_wait_fn)(void *ud, uint64_t seq, sl_batch_status statu
 
 /* One append: `rows` (n_rows RowBinaryWithDefaults rows for the table) and `quarantine`
  * (n_quarantined RowBinary rows for <name>_quarantine); either may be empty. `key` (16 bytes,
- * may be NULL) is the idempotency key stored with the record. */
+ * may be NULL) is the idempotency key stored with the record. `lead` (may be NULL): the WAL
+ * record is submitted deferred to it (sl_wal_submit_deferred); the caller then calls
+ * sl_wal_lead_end, after which the append's callback has often run already. */
 typedef struct {
     sl_str rows;
     uint64_t n_rows;
     sl_str quarantine;
     uint64_t n_quarantined;
     const uint8_t *key;
+    sl_wal_lead *lead;
 } sl_batcher_block;
 
 /* Queues a copy of the block for `ds` (the batcher takes its own reference) and writes it to the

@@ -678,10 +678,6 @@ static bool submitters_lead(const sl_wal *w)
     return w->cfg.fsync != SL_WAL_FSYNC_ALWAYS;
 }
 
-/* Submits deferred by this thread (sl_wal_defer_begin/end): depth, and the log they went to. */
-static _Thread_local unsigned tl_defer;
-static _Thread_local sl_wal *tl_wal;
-
 /* Writes queued groups on the calling thread unless a group is being written now (whoever
  * writes it takes the queue next). Callbacks run here. */
 static void lead(sl_wal *w)
@@ -711,23 +707,18 @@ static void lead(sl_wal *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-void sl_wal_defer_begin(void)
+void sl_wal_lead_end(sl_wal_lead *l)
 {
-    tl_defer++;
-}
-
-void sl_wal_defer_end(void)
-{
-    if (--tl_defer > 0)
-        return;
-    sl_wal *w = tl_wal;
-    tl_wal = NULL;
+    sl_wal *w = l->wal;
+    l->wal = NULL;
     if (w)
         lead(w);
 }
 
-int sl_wal_submit(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud, uint64_t *lsn,
-                  sl_error *err)
+/* Queues the record; with `l`, the caller writes it at sl_wal_lead_end (unless a writer takes
+ * it first), else the writer thread is woken. */
+static int submit(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud, uint64_t *lsn,
+                  sl_wal_lead *l, sl_error *err)
 {
     item *it = malloc(sizeof *it);
     if (!it)
@@ -753,12 +744,24 @@ int sl_wal_submit(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void
     else
         w->head = it;
     w->tail = it;
-    if (tl_defer && (!tl_wal || tl_wal == w))
-        tl_wal = w; /* this thread writes it at sl_wal_defer_end, unless a writer takes it */
+    if (l && (!l->wal || l->wal == w))
+        l->wal = w; /* the caller writes it at sl_wal_lead_end, unless a writer takes it */
     else if (!w->writing)
         pthread_cond_signal(&w->cv); /* else the group being written takes the queue next */
     pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+int sl_wal_submit(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud, uint64_t *lsn,
+                  sl_error *err)
+{
+    return submit(w, frame, len, fn, ud, lsn, NULL, err);
+}
+
+int sl_wal_submit_deferred(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud,
+                           uint64_t *lsn, sl_wal_lead *lead, sl_error *err)
+{
+    return submit(w, frame, len, fn, ud, lsn, lead, err);
 }
 
 size_t sl_wal_recycle(sl_wal *w, uint64_t needed)

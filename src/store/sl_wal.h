@@ -28,7 +28,7 @@
  *
  * Thread-safety: sl_wal_submit, sl_wal_recycle, sl_wal_read and sl_wal_get_stats may be called
  * from any thread at once. Callbacks run on the writer thread (or a submitting thread that leads
- * a group: sl_wal_defer_end), in LSN order, one at a time. */
+ * a group: sl_wal_lead_end), in LSN order, one at a time. */
 #ifndef SL_WAL_H
 #define SL_WAL_H
 
@@ -165,16 +165,23 @@ typedef void (*sl_wal_done_fn)(void *ud, uint64_t lsn, const sl_wal_loc *loc, in
 int sl_wal_submit(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud, uint64_t *lsn,
                   sl_error *err);
 
-/* Leader/follower group commit for request threads. Between sl_wal_defer_begin and
- * sl_wal_defer_end (nestable; per thread), sl_wal_submit does not wake the writer thread;
- * sl_wal_defer_end then writes and syncs the queued records on the calling thread (at most a
+/* Leader/follower group commit for request threads. A caller-owned sl_wal_lead, zeroed, is
+ * handed to sl_wal_submit_deferred, which queues the record without waking the writer thread;
+ * sl_wal_lead_end then writes and syncs the queued records on the calling thread (at most a
  * couple of groups, their callbacks running there before it returns) unless a group is being
  * written already, whose writer takes the queue next. So a request's record is often durable,
- * and its callback done, when sl_wal_defer_end returns, with no thread hand-off. In between, the
- * thread must not wait for one of its records to become durable. Call sl_wal_defer_end without
- * holding locks that callbacks take. */
-void sl_wal_defer_begin(void);
-void sl_wal_defer_end(void);
+ * and its callback done, when sl_wal_lead_end returns, with no thread hand-off. In between, the
+ * thread must not wait for one of its records to become durable. Call sl_wal_lead_end exactly
+ * once (also when nothing was submitted: a no-op), without holding locks that callbacks take.
+ * With fsync=always the writer thread writes instead (a request thread blocked in fdatasync
+ * would hold up its other connections): sl_wal_lead_end only wakes it. */
+typedef struct {
+    sl_wal *wal; /* set by sl_wal_submit_deferred */
+} sl_wal_lead;
+
+int sl_wal_submit_deferred(sl_wal *w, uint8_t *frame, size_t len, sl_wal_done_fn fn, void *ud,
+                           uint64_t *lsn, sl_wal_lead *lead, sl_error *err);
+void sl_wal_lead_end(sl_wal_lead *lead);
 
 /* Deletes every segment all of whose records have LSN < `needed` (never the newest one).
  * Returns the number of segments deleted. */

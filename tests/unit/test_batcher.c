@@ -639,7 +639,7 @@ Test(batcher_wal, async_append_acks_durable_or_commit)
     fx f;
     fx_open_wal(&f, 60000, 0);
     acks a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, SL_BATCH_FAILED};
-    sl_batcher_block blk = {SL_STR("AAAA"), 1, SL_STR(""), 0, NULL};
+    sl_batcher_block blk = {SL_STR("AAAA"), 1, SL_STR(""), 0, NULL, NULL};
     sl_error err = {0};
     cr_assert_eq(sl_batcher_append_async(f.b, f.ds, &blk, false, 0, on_ack, &a, &err), 0);
     pthread_mutex_lock(&a.mu);

@@ -358,7 +358,7 @@ Test(server_wal, stop_answers_durable_waiter_504)
     call_free(c);
 }
 
-/* fsync=never: request threads write the log groups themselves (sl_wal_defer_end). Many
+/* fsync=never: request threads write the log groups themselves (sl_wal_lead_end). Many
  * concurrent requests from several connections: every one is answered 202 once written, and
  * every row reaches the sink once. */
 static void start_never(void)
