@@ -746,15 +746,14 @@ static void log_done(void *ud, uint64_t lsn, const sl_wal_loc *loc, int status, 
 /* Logs a FLUSH, COMMIT or DISCARD record. With `durable`, waits for the fsync and returns 0 or
  * SL_EIO, with the record's LSN in *lsn (may be NULL); else fire and forget (a lost COMMIT only
  * means a deduplicated replay). */
-static int log_record(sl_batcher *b, const sl_wal_record *rec_, bool durable, uint64_t *lsn,
+static int log_record(sl_batcher *b, const sl_wal_record *wr, bool durable, uint64_t *lsn,
                       sl_error *err)
 {
     if (!b->wal)
         return 0;
-    const sl_wal_record wr = *rec_;
-    size_t flen = sl_wal_frame_size(&wr);
+    size_t flen = sl_wal_frame_size(wr);
     uint8_t *frame = sl_xmalloc(flen);
-    sl_wal_encode(&wr, frame, NULL);
+    sl_wal_encode(wr, frame, NULL);
     if (!durable) {
         if (sl_wal_submit(b->wal, frame, flen, NULL, NULL, NULL, err) != 0) {
             free(frame);
